@@ -1,0 +1,6 @@
+"""VBot service layer: plain Python (no ``odoo`` import), testable without a database.
+
+``client``   HTTP to VBot's Open API: auth, one ``_request`` choke-point, paging, recordings.
+``mapping``  a call group of the API -> plain field values.
+``phone``    Vietnamese phone numbers -> E.164 and the keys that match calls to contacts.
+"""

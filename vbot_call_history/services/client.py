@@ -1,0 +1,556 @@
+"""HTTP client of VBot's Open API call history (``/api/crm/historycall/...``).
+
+Plain Python on :mod:`requests`; it knows nothing of Odoo. Every request goes through
+:meth:`VBotClient._request`, which
+
+* authenticates: v2 sends ``Authorization: Bearer <token>`` plus ``vbot_id`` and
+  ``project_code`` in the query; the token comes from ``POST {base}/token`` and is renewed
+  30 s before it expires (refresh token first, then the password). v3 sends ``X-API-Key``.
+* sets a timeout on every request and never follows redirects (credentials stay on VBot).
+* retries with capped exponential backoff and jitter on connection errors, timeouts, HTTP
+  5xx, HTTP 429 (waiting ``Retry-After`` seconds, capped) and on an envelope ``error`` >= 500
+  or 429 answered with HTTP 200. A body that is not JSON is retried at most twice (a torn
+  answer), then raises :class:`VBotResponseError`. When the retries run out it raises
+  :class:`VBotRetryableError`.
+* on a 401/403 (HTTP status or envelope) in v2 drops the token, authenticates again once and
+  repeats the request; a second refusal raises :class:`VBotAuthError`.
+* raises :class:`VBotResponseError` (with the envelope's ``code``) for any other envelope
+  ``error`` != 0 and for answers of the wrong shape.
+
+No password, API key, token or ``Authorization`` header ever reaches a log record or an
+exception message; logs name the path (never the query) and the HTTP status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .mapping import external_id
+
+__all__ = [
+    "VBotAuthError",
+    "VBotClient",
+    "VBotError",
+    "VBotResponseError",
+    "VBotRetryableError",
+]
+
+_logger = logging.getLogger(__name__)
+
+HISTORY = "/api/crm/historycall"
+MAX_PAGE_SIZE = 500
+TOKEN_MARGIN = 30  # seconds before expires_in runs out that a token counts as expired
+MALFORMED_RETRIES = 2  # a body that is not JSON is asked for again at most this often
+_MESSAGE_MAX = 200
+
+
+class VBotError(Exception):
+    """Anything that went wrong talking to VBot; ``str()`` is short and holds no secret."""
+
+
+class VBotAuthError(VBotError):
+    """VBot refused the credentials (bad password or key, or 401/403 after one re-login)."""
+
+
+class VBotRetryableError(VBotError):
+    """A transient failure (connection, timeout, 5xx, 429) that outlived every retry."""
+
+
+class VBotResponseError(VBotError):
+    """VBot answered, but not with what was asked: an error envelope, not JSON, bad shape.
+
+    :attr:`code` is the envelope's ``error`` (or the HTTP status when there is none).
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TokenStore(Protocol):
+    """Where v2 tokens are kept between clients (e.g. one per account and process)."""
+
+    def get(self) -> dict[str, Any] | None: ...
+
+    def set(self, token: dict[str, Any] | None) -> None: ...
+
+
+class MemoryTokenStore:
+    """The default :class:`TokenStore`: this client's memory only."""
+
+    def __init__(self) -> None:
+        self._token: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any] | None:
+        return self._token
+
+    def set(self, token: dict[str, Any] | None) -> None:
+        self._token = token or None
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.wait = reason, wait
+
+
+class _Unauthorized(Exception):
+    """Internal: VBot answered 401/403 to a request."""
+
+
+DateLike = datetime | int | float | None
+
+
+class VBotClient:
+    """One VBot account's call history. Not thread-safe: one client per thread or job."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_version: str = "v2",
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        api_key: str | None = None,
+        vbot_id: str | None = None,
+        project_code: str | None = None,
+        timeout: float | tuple[float, float] = (5, 30),
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30,
+        page_size: int = 100,
+        date_unit: str = "s",
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        token_store: TokenStore | None = None,
+    ) -> None:
+        if api_version not in ("v2", "v3"):
+            raise ValueError(f"api_version must be 'v2' or 'v3', not {api_version!r}")
+        if date_unit not in ("s", "ms"):
+            raise ValueError(f"date_unit must be 's' or 'ms', not {date_unit!r}")
+        if not base_url or urlsplit(base_url).scheme not in ("http", "https"):
+            raise ValueError("base_url must be an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self.api_version = api_version
+        self.username = username or ""
+        self._password = password or ""
+        self._api_key = api_key or ""
+        self.vbot_id = vbot_id or ""
+        self.project_code = project_code or ""
+        self.timeout = timeout
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.page_size = min(max(1, int(page_size or 100)), MAX_PAGE_SIZE)
+        self.date_unit = date_unit
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.token_store: TokenStore = token_store or MemoryTokenStore()
+        # A stored token is only used by a client of the same login on the same server.
+        self._account = hashlib.sha256(f"{self.base_url}\n{self.username}".encode()).hexdigest()
+        self._random = random.Random()
+
+    def __repr__(self) -> str:
+        return f"<VBotClient {self.api_version} {self.base_url}>"
+
+    # -- authentication ---------------------------------------------------------------------
+
+    def authenticate(self) -> None:
+        """Log in now (v2: password grant on ``/token``); v3 has nothing to do.
+
+        Raises :class:`VBotAuthError` when VBot refuses the credentials.
+        """
+        if self.api_version == "v3":
+            if not self._api_key:
+                raise VBotAuthError("VBot v3 needs an API key")
+            return
+        self._login(use_refresh=False)
+
+    def _login(self, use_refresh: bool) -> str:
+        """Get a new access token (refresh token first when allowed), store and return it."""
+        if not (self.username and self._password):
+            raise VBotAuthError("VBot v2 needs a username and a password")
+        stored = self._stored_token() or {}
+        refresh = stored.get("refresh_token") if use_refresh else None
+        self.token_store.set(None)
+        answer = None
+        if refresh:
+            try:
+                answer = self._token_request(
+                    {"grant_type": "refresh_token", "refresh_token": refresh}
+                )
+            except (VBotAuthError, VBotResponseError):
+                _logger.info("VBot refresh token refused; logging in with the password")
+        if answer is None:
+            answer = self._token_request(
+                {
+                    "grant_type": "password",
+                    "username": self.username,
+                    "password": self._password,
+                }
+            )
+        return self._keep_token(answer)
+
+    def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
+        payload = self._request("POST", "/token", data=form, auth=False)
+        if isinstance(payload, dict) and "access_token" not in payload:
+            payload = payload.get("data")  # {data: {...}} or {error: 0, data: {...}}
+        if not isinstance(payload, dict) or not payload.get("access_token"):
+            raise VBotResponseError("VBot /token answered without an access token")
+        return payload
+
+    def _keep_token(self, answer: dict[str, Any]) -> str:
+        try:
+            expires_in = float(answer.get("expires_in"))
+        except (TypeError, ValueError):
+            expires_at = None  # unknown lifetime: rely on the 401 re-login
+        else:
+            expires_at = time.time() + expires_in - TOKEN_MARGIN
+        token = {
+            "account": self._account,
+            "access_token": str(answer["access_token"]),
+            "refresh_token": str(answer.get("refresh_token") or ""),
+            "expires_at": expires_at,
+        }
+        self.token_store.set(token)
+        return token["access_token"]
+
+    def _stored_token(self) -> dict[str, Any] | None:
+        token = self.token_store.get()
+        if isinstance(token, dict) and token.get("account") == self._account:
+            return token
+        return None
+
+    def _access_token(self) -> str:
+        """A valid v2 access token: the stored one, refreshed once it has expired."""
+        token = self._stored_token()
+        if not token or not token.get("access_token"):
+            return self._login(use_refresh=False)
+        expires_at = token.get("expires_at")
+        if expires_at is not None and time.time() >= expires_at:
+            return self._login(use_refresh=True)
+        return token["access_token"]
+
+    def _auth(self, params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+        """Headers and query parameters that authenticate one request."""
+        if self.api_version == "v3":
+            if not self._api_key:
+                raise VBotAuthError("VBot v3 needs an API key")
+            return {"X-API-Key": self._api_key}, params
+        headers = {"Authorization": f"Bearer {self._access_token()}"}
+        return headers, {"vbot_id": self.vbot_id, "project_code": self.project_code, **params}
+
+    # -- the one request method -------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        data: dict[str, str] | None = None,
+        stream: bool = False,
+        auth: bool = True,
+    ) -> Any:
+        """Send one API request; return the decoded JSON (or the open response if ``stream``).
+
+        ``path`` is relative to ``base_url`` or an absolute URL (recordings). See the module
+        docstring for the retry and re-authentication rules.
+        """
+        url = path if "://" in path else self.base_url + path
+        shown = urlsplit(url).path  # what logs and messages show: never the query
+        relogged = False
+        malformed = 0
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(
+                    method, url, shown, params=params or {}, data=data, stream=stream, auth=auth
+                )
+            except _Unauthorized:
+                if not auth or relogged or self.api_version == "v3":
+                    raise VBotAuthError(f"VBot refused the credentials on {shown}") from None
+                relogged = True
+                _logger.info("VBot %s: unauthorized, logging in again", shown)
+                self._login(use_refresh=True)
+                continue
+            except _Retry as retry:
+                if retry.reason == "not JSON":
+                    malformed += 1
+                    if malformed > MALFORMED_RETRIES or attempt >= self.max_retries:
+                        raise VBotResponseError(f"VBot {shown}: the answer is not JSON") from None
+                if attempt >= self.max_retries:
+                    raise VBotRetryableError(
+                        f"VBot {shown}: {retry.reason} after {attempt + 1} attempts"
+                    ) from None
+                wait = self._wait(attempt, retry.wait)
+                attempt += 1
+                _logger.info(
+                    "VBot %s: %s; retry %d/%d in %.1f s",
+                    shown,
+                    retry.reason,
+                    attempt,
+                    self.max_retries,
+                    wait,
+                )
+                self.sleep(wait)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        *,
+        params: dict[str, Any],
+        data: dict[str, str] | None,
+        stream: bool,
+        auth: bool,
+    ) -> Any:
+        """One try: the decoded JSON, or the open response of a streamed file."""
+        response = self._send(method, url, params=params, data=data, stream=stream, auth=auth)
+        is_json = "json" in response.headers.get("Content-Type", "")
+        if stream and response.status_code == 200 and not is_json:
+            return response
+        payload = self._decode(response, shown)
+        if stream:
+            raise VBotResponseError(f"VBot {shown}: expected a file, got JSON", 0)
+        return payload
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any],
+        data: dict[str, str] | None,
+        stream: bool,
+        auth: bool,
+    ) -> requests.Response:
+        """Send with credentials and a timeout; 401/403, 429, 5xx and network errors raise."""
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if auth:
+            auth_headers, params = self._auth(params)
+            headers.update(auth_headers)
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params or None,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                stream=stream,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise _Retry("timeout") from None
+        except requests.ConnectionError:
+            raise _Retry("connection error") from None
+        status = response.status_code
+        if status in (401, 403):
+            response.close()
+            raise _Unauthorized()
+        if status == 429 or status >= 500:
+            retry_after = response.headers.get("Retry-After")
+            response.close()
+            raise _Retry(f"HTTP {status}", _seconds(retry_after) if status == 429 else None)
+        return response
+
+    @staticmethod
+    def _decode(response: requests.Response, shown: str) -> Any:
+        """The JSON of an answer whose envelope (if any) says success; raise otherwise."""
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+            if status == 200:
+                raise _Retry("not JSON") from None
+        finally:
+            response.close()
+        code = _envelope_code(payload)
+        if code in (401, 403):
+            raise _Unauthorized()
+        if code is not None and (code == 429 or code >= 500):
+            raise _Retry(f"envelope error {code}")
+        if status != 200 or (code is not None and code != 0):
+            message = payload.get("message") if isinstance(payload, dict) else None
+            code = code if code is not None else status
+            text = str(message or f"HTTP {status}")[:_MESSAGE_MAX]
+            raise VBotResponseError(f"VBot {shown}: {text} (error {code})", code)
+        return payload
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to sleep before retry ``attempt + 1``: Retry-After, else backoff + jitter."""
+        if retry_after is not None:
+            return min(retry_after, self.max_backoff)
+        ceiling = min(self.backoff * 2**attempt, self.max_backoff)
+        return ceiling / 2 + self._random.uniform(0, ceiling / 2)
+
+    # -- call history -----------------------------------------------------------------------
+
+    def _filters(self, date_from: DateLike, date_to: DateLike, phone: str | None) -> dict:
+        params: dict[str, Any] = {}
+        if phone:
+            params["phone"] = phone
+        if date_from is not None:
+            params["from"] = self._epoch(date_from)
+        if date_to is not None:
+            params["to"] = self._epoch(date_to)
+        return params
+
+    def _epoch(self, value: DateLike) -> int:
+        """A date as an int in ``date_unit``; naive datetimes are UTC, numbers epoch seconds."""
+        if isinstance(value, datetime):
+            aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+            seconds = aware.timestamp()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            raise TypeError(f"expected a datetime or epoch seconds, not {type(value).__name__}")
+        return int(seconds * 1000) if self.date_unit == "ms" else int(seconds)
+
+    def count(
+        self, date_from: DateLike = None, date_to: DateLike = None, phone: str | None = None
+    ) -> int:
+        """How many calls VBot holds for these filters (``countAll``)."""
+        payload = self._request(
+            "GET", f"{HISTORY}/countAll", self._filters(date_from, date_to, phone)
+        )
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, str) and data.strip().isdigit():
+            data = int(data)
+        if not isinstance(data, int) or isinstance(data, bool):
+            raise VBotResponseError("VBot countAll: data is not a number")
+        return data
+
+    def fetch_page(
+        self,
+        page: int,
+        *,
+        date_from: DateLike = None,
+        date_to: DateLike = None,
+        phone: str | None = None,
+        size: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page (from 1) of call groups, newest first (``getAll``). A null data is []."""
+        size = min(max(1, size or self.page_size), MAX_PAGE_SIZE)
+        params = {**self._filters(date_from, date_to, phone), "page": page, "size": size}
+        payload = self._request("GET", f"{HISTORY}/getAll", params)
+        data = payload.get("data") if isinstance(payload, dict) else []
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise VBotResponseError("VBot getAll: data is not a list")
+        return data
+
+    def iter_pages(
+        self,
+        date_from: DateLike = None,
+        date_to: DateLike = None,
+        phone: str | None = None,
+        start_page: int = 1,
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
+
+        New calls arriving at the head while paging push older ones onto later pages; a
+        group whose id was already yielded in this iteration is dropped (a page may then
+        come out shorter, or empty). An empty last page is not yielded; a full page holding
+        only groups already seen ends the iteration (a server ignoring ``page`` would
+        otherwise loop forever).
+        """
+        seen: set[str] = set()
+        page = start_page
+        while True:
+            groups = self.fetch_page(
+                page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
+            )
+            if not groups:
+                return
+            fresh = []
+            for group in groups:
+                key = external_id(group) if isinstance(group, dict) else None
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                fresh.append(group)
+            yield page, fresh
+            if len(groups) < self.page_size:
+                return
+            if not fresh:
+                # A full page of groups already seen: the server ignores ``page``.
+                _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
+                return
+            page += 1
+
+    def iter_calls(
+        self,
+        date_from: DateLike = None,
+        date_to: DateLike = None,
+        phone: str | None = None,
+        start_page: int = 1,
+    ) -> Iterator[dict[str, Any]]:
+        """Every call group of :meth:`iter_pages`, one by one."""
+        for _page, groups in self.iter_pages(date_from, date_to, phone, start_page):
+            yield from groups
+
+    def test_connection(self) -> int:
+        """Log in and return how many calls the account holds over all time."""
+        self.authenticate()
+        return self.count()
+
+    # -- recordings -------------------------------------------------------------------------
+
+    def recording_url(self, trans_id: str) -> str:
+        """The recording's URL on this account's server."""
+        return f"{self.base_url}{HISTORY}/record/{quote(str(trans_id), safe='')}"
+
+    def open_recording(self, url_or_trans_id: str) -> requests.Response:
+        """Open a recording as a streamed response (the caller closes it).
+
+        Takes a ``record_file`` URL or a call id. A URL is only fetched from this account's
+        host (its scheme and port may differ: real ``record_file`` URLs are sometimes http or
+        carry a port); any other host raises :class:`VBotError` before a byte is sent. A
+        missing recording raises :class:`VBotResponseError` with ``code`` 404.
+        """
+        target = str(url_or_trans_id or "").strip()
+        if not target:
+            raise VBotError("No recording given")
+        if "://" not in target:
+            target = self.recording_url(target)
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or (
+            (parts.hostname or "") != (urlsplit(self.base_url).hostname or "")
+        ):
+            raise VBotError("Recording URL refused: it is not on the VBot account's host")
+        return self._request("GET", target, stream=True)
+
+
+def _envelope_code(payload: Any) -> int | None:
+    """The envelope's ``error`` as an int, None when the payload has none."""
+    if not isinstance(payload, dict) or payload.get("error") is None:
+        return None
+    try:
+        return int(payload["error"])
+    except (TypeError, ValueError):
+        return -1
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (HTTP dates are ignored)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
