@@ -53,9 +53,7 @@ def sim_factory() -> Iterator[SimFactory]:
     servers: list[SimulatorServer] = []
 
     def factory(**cfg_kwargs: Any) -> SimulatorServer:
-        server = SimulatorServer(
-            SimulatorConfig(**cfg_kwargs), host="127.0.0.1", port=0
-        )
+        server = SimulatorServer(SimulatorConfig(**cfg_kwargs), host="127.0.0.1", port=0)
         server.start()
         servers.append(server)
         return server
@@ -66,9 +64,7 @@ def sim_factory() -> Iterator[SimFactory]:
 
 
 @pytest.fixture
-def simulator(
-    request: pytest.FixtureRequest, sim_factory: SimFactory
-) -> SimulatorServer:
+def simulator(request: pytest.FixtureRequest, sim_factory: SimFactory) -> SimulatorServer:
     """A started simulator with calls=200 seed=1, overridable through ``request.param``."""
     kwargs: dict[str, Any] = {"calls": 200, "seed": 1}
     kwargs.update(getattr(request, "param", None) or {})

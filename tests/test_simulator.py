@@ -113,9 +113,7 @@ def test_token_expiry_and_refresh(simulator: SimulatorServer) -> None:
     time.sleep(1.1)
     resp = c.get(COUNT_ALL)
     assert resp.status_code == 401 and resp.json()["error"] == 401
-    c.token = c.get_token(grant_type="refresh_token", refresh_token=refresh)[
-        "access_token"
-    ]
+    c.token = c.get_token(grant_type="refresh_token", refresh_token=refresh)["access_token"]
     assert c.count() == 10
 
 
@@ -124,14 +122,10 @@ def test_expire_tokens_keeps_refresh_tokens(simulator: SimulatorServer) -> None:
     refresh = c.get_token()["refresh_token"]
     simulator.state.expire_tokens()
     assert c.get(COUNT_ALL).status_code == 401
-    c.token = c.get_token(grant_type="refresh_token", refresh_token=refresh)[
-        "access_token"
-    ]
+    c.token = c.get_token(grant_type="refresh_token", refresh_token=refresh)["access_token"]
     assert c.count() == 200
     # Same over HTTP.
-    assert requests.post(simulator.url + "/_sim/expire_tokens", timeout=5).json() == {
-        "ok": True
-    }
+    assert requests.post(simulator.url + "/_sim/expire_tokens", timeout=5).json() == {"ok": True}
     assert c.get(COUNT_ALL).status_code == 401
 
 
@@ -145,9 +139,7 @@ def test_expire_tokens_keeps_refresh_tokens(simulator: SimulatorServer) -> None:
     ],
 )
 def test_unauthorized(simulator: SimulatorServer, headers: dict[str, str]) -> None:
-    resp = requests.get(
-        simulator.base_url_v2 + GET_ALL, params=IDS, headers=headers, timeout=5
-    )
+    resp = requests.get(simulator.base_url_v2 + GET_ALL, params=IDS, headers=headers, timeout=5)
     assert resp.status_code == 401
     assert resp.json()["error"] == 401 and resp.json()["data"] is None
 
@@ -160,13 +152,9 @@ def test_unauthorized(simulator: SimulatorServer, headers: dict[str, str]) -> No
         {},
     ],
 )
-def test_wrong_vbot_id_is_error_minus_one(
-    client: Client, params: dict[str, str]
-) -> None:
+def test_wrong_vbot_id_is_error_minus_one(client: Client, params: dict[str, str]) -> None:
     headers = {"Authorization": f"Bearer {client.token}"}
-    resp = requests.get(
-        client.base + GET_ALL, params=params, headers=headers, timeout=5
-    )
+    resp = requests.get(client.base + GET_ALL, params=params, headers=headers, timeout=5)
     assert resp.status_code == 200
     assert resp.json()["error"] == -1 and resp.json()["data"] is None
 
@@ -228,9 +216,7 @@ def test_from_to_halves_and_milliseconds(client: Client) -> None:
     first = client.count(**{"from": start, "to": mid})
     second = client.count(**{"from": mid + 1, "to": end})
     assert first > 0 and second > 0 and first + second == total
-    assert (
-        client.count(**{"from": start * 1000, "to": mid * 1000}) == first
-    )  # ms accepted
+    assert client.count(**{"from": start * 1000, "to": mid * 1000}) == first  # ms accepted
     assert client.count(**{"from": mid + 1}) == second  # either bound alone
     assert client.count(to=mid) == first
     # countAll agrees with getAll, and the groups really are in range.
@@ -243,10 +229,7 @@ def test_from_to_halves_and_milliseconds(client: Client) -> None:
 def test_from_to_inclusive(client: Client) -> None:
     group = client.data(GET_ALL, page=3, size=10)[4]
     epoch = parse_date_create(group["date_create"])
-    ids = {
-        g["group_id"]
-        for g in client.data(GET_ALL, size=500, **{"from": epoch, "to": epoch})
-    }
+    ids = {g["group_id"] for g in client.data(GET_ALL, size=500, **{"from": epoch, "to": epoch})}
     assert group["group_id"] in ids
     # Vietnam local time: date_create is UTC+7.
     local = time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(epoch + 7 * 3600))
@@ -256,14 +239,10 @@ def test_from_to_inclusive(client: Client) -> None:
 def customer_number(srv: SimulatorServer, kind: str = "mobile") -> str:
     """The vbot_phone of the pool customer with the most calls among those of ``kind``."""
     counts = Counter(
-        phone_key(leg["phone"])
-        for g in srv.state.calls
-        for leg in g["caller"] + g["callee"]
+        phone_key(leg["phone"]) for g in srv.state.calls for leg in g["caller"] + g["callee"]
     )
     candidates = [c for c in srv.state.customers if c["kind"] == kind]
-    return max(candidates, key=lambda c: counts[phone_key(c["vbot_phone"])])[
-        "vbot_phone"
-    ]
+    return max(candidates, key=lambda c: counts[phone_key(c["vbot_phone"])])["vbot_phone"]
 
 
 @pytest.mark.parametrize("simulator", [{"calls": 400}], indirect=True)
@@ -308,9 +287,7 @@ def test_record_is_a_wav(simulator: SimulatorServer, client: Client) -> None:
     group = next(g for g in simulator.state.calls if g["record_file"])
     url = group["record_file"][0]
     assert url == simulator.base_url_v2 + RECORD + group["group_id"]
-    resp = client.session.get(
-        url, headers={"Authorization": f"Bearer {client.token}"}, timeout=5
-    )
+    resp = client.session.get(url, headers={"Authorization": f"Bearer {client.token}"}, timeout=5)
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "audio/wav"
     assert int(resp.headers["Content-Length"]) == len(resp.content)
@@ -327,9 +304,7 @@ def test_record_is_a_wav(simulator: SimulatorServer, client: Client) -> None:
     assert requests.get(url, timeout=5).status_code == 401
 
 
-def test_record_unknown_or_absent_is_404(
-    simulator: SimulatorServer, client: Client
-) -> None:
+def test_record_unknown_or_absent_is_404(simulator: SimulatorServer, client: Client) -> None:
     no_record = next(g for g in simulator.state.calls if not g["record_file"])
     for call_id in ("nope", no_record["group_id"]):
         resp = client.get(RECORD + call_id)
@@ -360,9 +335,7 @@ def test_generated_data_shape(simulator: SimulatorServer) -> None:
     kinds = Counter(c["kind"] for c in customers)
     assert kinds["legacy"] >= 2 and kinds["service"] >= 1 and kinds["landline"] >= 1
     legacy = next(c for c in customers if c["kind"] == "legacy")
-    assert (
-        len(legacy["phone"].replace(" ", "")) == 11 and len(legacy["vbot_phone"]) == 10
-    )
+    assert len(legacy["phone"].replace(" ", "")) == 11 and len(legacy["vbot_phone"]) == 10
     assert legacy["phone"].replace(" ", "")[-7:] == legacy["vbot_phone"][-7:]
 
 
@@ -370,9 +343,7 @@ def test_determinism(sim_factory: Any) -> None:
     a, b, c = (sim_factory(calls=120, seed=s, now=NOW) for s in (7, 7, 8))
 
     def dump(srv: SimulatorServer) -> str:
-        return json.dumps([srv.state.calls, srv.state.customers]).replace(
-            srv.url, "URL"
-        )
+        return json.dumps([srv.state.calls, srv.state.customers]).replace(srv.url, "URL")
 
     assert dump(a) == dump(b)
     assert dump(a) != dump(c)
@@ -423,11 +394,7 @@ def test_fault_queue_each_kind(client: Client) -> None:
     r = client.get(GET_ALL)
     assert r.status_code == 500 and r.json()["error"] == 500
     r = client.get(GET_ALL)
-    assert (
-        r.status_code == 429
-        and r.headers["Retry-After"] == "3"
-        and r.json()["error"] == 429
-    )
+    assert r.status_code == 429 and r.headers["Retry-After"] == "3" and r.json()["error"] == 429
     r = client.get(GET_ALL)
     assert r.status_code == 200
     with pytest.raises(ValueError):
@@ -467,10 +434,7 @@ def test_faults_spare_token_and_control(simulator: SimulatorServer) -> None:
 def test_faults_over_http(client: Client) -> None:
     url = client.srv.url + "/_sim/faults"
     assert (
-        requests.post(
-            url, json={"queue": ["429"], "retry_after": 2}, timeout=5
-        ).status_code
-        == 200
+        requests.post(url, json={"queue": ["429"], "retry_after": 2}, timeout=5).status_code == 200
     )
     r = client.get(COUNT_ALL)
     assert r.status_code == 429 and r.headers["Retry-After"] == "2"
@@ -485,16 +449,12 @@ def test_arrivals_move_the_head(client: Client) -> None:
     second = client.data(GET_ALL, size=5)
     assert [g["group_id"] for g in second[3:]] == [g["group_id"] for g in first[:2]]
     assert client.count() == 203  # countAll does not add arrivals
-    assert parse_date_create(second[0]["date_create"]) >= parse_date_create(
-        first[0]["date_create"]
-    )
+    assert parse_date_create(second[0]["date_create"]) >= parse_date_create(first[0]["date_create"])
 
 
 def test_add_calls(client: Client) -> None:
     new = client.srv.state.add_calls(2)
-    assert [g["group_id"] for g in client.data(GET_ALL, size=2)] == [
-        g["group_id"] for g in new
-    ]
+    assert [g["group_id"] for g in client.data(GET_ALL, size=2)] == [g["group_id"] for g in new]
     resp = requests.post(client.srv.url + "/_sim/calls", params={"n": 4}, timeout=5)
     assert resp.json()["added"] == 4
     assert client.count() == 206

@@ -23,59 +23,33 @@ def build_parser() -> argparse.ArgumentParser:
         default=8765,
         help="TCP port (0 = any free port; default 8765)",
     )
-    p.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"
-    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     data = p.add_argument_group("data")
-    data.add_argument(
-        "--calls", type=int, default=200, help="number of generated call groups"
-    )
-    data.add_argument(
-        "--seed", type=int, default=1, help="random seed (data and faults)"
-    )
-    data.add_argument(
-        "--days", type=int, default=30, help="spread calls over this many days"
-    )
-    data.add_argument(
-        "--now", type=float, default=None, help="anchor epoch seconds (default: now)"
-    )
+    data.add_argument("--calls", type=int, default=200, help="number of generated call groups")
+    data.add_argument("--seed", type=int, default=1, help="random seed (data and faults)")
+    data.add_argument("--days", type=int, default=30, help="spread calls over this many days")
+    data.add_argument("--now", type=float, default=None, help="anchor epoch seconds (default: now)")
     data.add_argument(
         "--data", metavar="FILE", help="serve the call groups of this JSON file as-is"
     )
-    data.add_argument(
-        "--export-customers", metavar="FILE", help="write the customers JSON here"
-    )
+    data.add_argument("--export-customers", metavar="FILE", help="write the customers JSON here")
     auth = p.add_argument_group("credentials")
     auth.add_argument("--username", default="demo")
     auth.add_argument("--password", default="demo")
     auth.add_argument("--vbot-id", default="VB-DEMO")
     auth.add_argument("--project-code", default="PR-DEMO")
     auth.add_argument("--api-key", default="demo-key")
-    auth.add_argument(
-        "--token-ttl", type=int, default=900, help="access token lifetime, seconds"
-    )
+    auth.add_argument("--token-ttl", type=int, default=900, help="access token lifetime, seconds")
     faults = p.add_argument_group("faults (per API request)")
-    faults.add_argument(
-        "--fail-rate", type=float, default=0.0, help="share of HTTP 500"
-    )
-    faults.add_argument(
-        "--rate-limit-rate", type=float, default=0.0, help="share of HTTP 429"
-    )
-    faults.add_argument(
-        "--retry-after", type=int, default=1, help="Retry-After of a 429, seconds"
-    )
-    faults.add_argument(
-        "--slow-rate", type=float, default=0.0, help="share of slow answers"
-    )
-    faults.add_argument(
-        "--slow-seconds", type=float, default=2.0, help="delay of a slow answer"
-    )
+    faults.add_argument("--fail-rate", type=float, default=0.0, help="share of HTTP 500")
+    faults.add_argument("--rate-limit-rate", type=float, default=0.0, help="share of HTTP 429")
+    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429, seconds")
+    faults.add_argument("--slow-rate", type=float, default=0.0, help="share of slow answers")
+    faults.add_argument("--slow-seconds", type=float, default=2.0, help="delay of a slow answer")
     faults.add_argument(
         "--malformed-rate", type=float, default=0.0, help="share of non-JSON bodies"
     )
-    faults.add_argument(
-        "--error-rate", type=float, default=0.0, help="share of HTTP 200 error=500"
-    )
+    faults.add_argument("--error-rate", type=float, default=0.0, help="share of HTTP 200 error=500")
     faults.add_argument(
         "--arrivals-per-request",
         type=int,

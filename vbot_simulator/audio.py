@@ -27,9 +27,7 @@ def recording_wav(call_id: str) -> bytes:
     samples = array("h", bytes(2 * n))
     for i in range(n):
         envelope = min(1.0, i / fade, (n - 1 - i) / fade)
-        samples[i] = int(
-            8000 * envelope * (math.sin(step_a * i) + 0.5 * math.sin(step_b * i))
-        )
+        samples[i] = int(8000 * envelope * (math.sin(step_a * i) + 0.5 * math.sin(step_b * i)))
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)

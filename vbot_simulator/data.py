@@ -57,9 +57,7 @@ def parse_date_create(value: Any) -> int | None:
 
 def group_epoch(group: Any) -> int | None:
     """The epoch of a call group's ``date_create``, or None for anything unreadable."""
-    return (
-        parse_date_create(group.get("date_create")) if isinstance(group, dict) else None
-    )
+    return parse_date_create(group.get("date_create")) if isinstance(group, dict) else None
 
 
 def group_phone_keys(group: Any) -> tuple[str, ...]:
@@ -160,9 +158,7 @@ def hms(seconds: int) -> str:
 class CallGenerator:
     """Makes the customer pool and call groups; all randomness from ``random.Random(seed)``."""
 
-    def __init__(
-        self, seed: int, vbot_id: str, base_url: str, n_customers: int
-    ) -> None:
+    def __init__(self, seed: int, vbot_id: str, base_url: str, n_customers: int) -> None:
         self.rng = random.Random(seed)
         self.vbot_id = vbot_id
         self.record_prefix = base_url.rstrip("/") + RECORD_PATH
@@ -182,9 +178,7 @@ class CallGenerator:
         """A fresh, never used 10-digit national mobile number."""
         rng = self.rng
         while True:
-            number = (
-                prefix or rng.choice(MOBILE_PREFIXES)
-            ) + f"{rng.randrange(10**7):07d}"
+            number = (prefix or rng.choice(MOBILE_PREFIXES)) + f"{rng.randrange(10**7):07d}"
             if number not in self._used_numbers:
                 self._used_numbers.add(number)
                 return number
@@ -224,9 +218,7 @@ class CallGenerator:
             ("landline", "02439421234"),
         ]
         self._used_numbers.update(number for _, number in specials)
-        special_at = {
-            round(i * count / len(specials)) + 3: s for i, s in enumerate(specials)
-        }
+        special_at = {round(i * count / len(specials)) + 3: s for i, s in enumerate(specials)}
         for index in range(count):
             name = self._name()
             if index in special_at:
@@ -359,17 +351,13 @@ class CallGenerator:
                     "date_create": date_create,
                     "disposition": leg_disp,
                     "time_call": hms(leg_talk),
-                    "postage": postage
-                    if (incoming and i == winner and source == "Phone")
-                    else 0.0,
+                    "postage": postage if (incoming and i == winner and source == "Phone") else 0.0,
                     "duration_call": total if (i == winner or not incoming) else ring,
                     "source": source,
                     "member_no": member,
                 }
             )
-        caller, callee = (
-            ([customer_leg], agent_legs) if incoming else (agent_legs, [customer_leg])
-        )
+        caller, callee = ([customer_leg], agent_legs) if incoming else (agent_legs, [customer_leg])
         # Top level.
         if rand() < 0.05:
             time_call, duration_call = str(talk), str(total)
@@ -385,12 +373,8 @@ class CallGenerator:
             "type_call": type_call,
             "group_id": group_id,
             "disposition": disposition,
-            "record_file": [self.record_prefix + group_id]
-            if answered and rand() >= 0.15
-            else [],
-            "external_call_id": f"web-{rng.randrange(1000, 10000)}"
-            if rand() < 0.03
-            else "",
+            "record_file": [self.record_prefix + group_id] if answered and rand() >= 0.15 else [],
+            "external_call_id": f"web-{rng.randrange(1000, 10000)}" if rand() < 0.03 else "",
         }
 
     def make_history(
@@ -403,11 +387,9 @@ class CallGenerator:
         rng = self.rng
         span = max(1, days * 86400)
         start = now - span
-        epochs = sorted(
-            (start + int(rng.random() * span) for _ in range(count)), reverse=True
-        )
+        epochs = sorted((start + int(rng.random() * span) for _ in range(count)), reverse=True)
         forced = dict(
-            zip(rng.sample(range(count), min(count, len(DISPOSITIONS))), DISPOSITIONS)
+            zip(rng.sample(range(count), min(count, len(DISPOSITIONS))), DISPOSITIONS, strict=False)
         )
         make = self.make_group
         return [make(epoch, forced.get(i)) for i, epoch in enumerate(epochs)], epochs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -97,20 +98,14 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(
-        self, status: int, payload: Any, headers: dict[str, str] | None = None
-    ) -> None:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(
-            "utf-8"
-        )
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self._send(status, body, headers=headers)
 
     def _envelope(
         self, status: int, code: int, message: str, data: Any = None, **headers: str
     ) -> None:
-        self._json(
-            status, {"error": code, "message": message, "data": data}, headers or None
-        )
+        self._json(status, {"error": code, "message": message, "data": data}, headers or None)
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -135,9 +130,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         split = urlsplit(self.path)
-        query = {
-            k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()
-        }
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         self.state.log_request(self.command, split.path, query)
         path = strip_prefix(split.path)
         method = "GET" if self.command == "HEAD" else self.command
@@ -159,7 +152,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._envelope(err.status, err.code, err.message)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        except Exception as err:  # noqa: BLE001 (never kill the server; answer like a broken backend)
+        except Exception as err:
             self.log_error("internal error: %r", err)
             self._envelope(500, 500, "Internal simulator error")
 
@@ -179,16 +172,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 loaded = json.loads(body or b"{}")
             except ValueError:
                 raise ApiError(400, 400, "Invalid JSON body") from None
-            form = (
-                {str(k): str(v) for k, v in loaded.items()}
-                if isinstance(loaded, dict)
-                else {}
-            )
+            form = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
         else:
             decoded = body.decode("utf-8", "replace")
-            form = {
-                k: v[0] for k, v in parse_qs(decoded, keep_blank_values=True).items()
-            }
+            form = {k: v[0] for k, v in parse_qs(decoded, keep_blank_values=True).items()}
         grant = form.get("grant_type") or "password"
         state = self.state
         if grant == "password":
@@ -203,9 +190,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     # -- /_sim -------------------------------------------------------------------------------
 
-    def _control(
-        self, method: str, path: str, query: dict[str, str], body: bytes
-    ) -> None:
+    def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         """Simulator control endpoints (no auth)."""
         state = self.state
         if path == "/_sim/faults":
@@ -222,9 +207,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._require(method, "POST")
             n = _int_param(query, "n", 1) or 0
             new = state.add_calls(n)
-            self._json(
-                200, {"added": len(new), "group_ids": [g["group_id"] for g in new]}
-            )
+            self._json(200, {"added": len(new), "group_ids": [g["group_id"] for g in new]})
         elif path == "/_sim/customers":
             self._require(method, "GET")
             self._json(200, state.customers)
@@ -250,9 +233,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not state.check_access_token(token.strip()):
-            raise ApiError(
-                401, 401, "Unauthorized: missing, invalid or expired credentials"
-            )
+            raise ApiError(401, 401, "Unauthorized: missing, invalid or expired credentials")
         config = state.config
         ids = (query.get("vbot_id"), query.get("project_code"))
         if not ids_required and ids == (None, None):
@@ -269,9 +250,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             raise ApiError(500, 500, "Internal Server Error")
         if fault == "429":
             retry_after = str(self.state.faults.retry_after)
-            self._envelope(
-                429, 429, "Too Many Requests", **{"Retry-After": retry_after}
-            )
+            self._envelope(429, 429, "Too Many Requests", **{"Retry-After": retry_after})
             return
         if fault == "malformed":
             self._send(200, MALFORMED_BODY)
@@ -333,10 +312,8 @@ class _Server(ThreadingHTTPServer):
         with self._conn_lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class SimulatorServer:

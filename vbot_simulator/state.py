@@ -82,9 +82,7 @@ class SimulatorState:
         self.anchor = int(config.now if config.now is not None else time.time())
         self._started = time.monotonic()
         n_customers = 0 if config.data is not None else max(20, config.calls // 8)
-        self._generator = CallGenerator(
-            config.seed, config.vbot_id, self.base_url, n_customers
-        )
+        self._generator = CallGenerator(config.seed, config.vbot_id, self.base_url, n_customers)
         self.customers: list[dict[str, str]] = self._generator.customers
         # Precomputed filter keys, parallel to self.calls.
         self._epochs: list[int | None] = []
@@ -132,9 +130,7 @@ class SimulatorState:
 
         ``epochs`` may be passed when already known (generated data) to skip date parsing.
         """
-        self._epochs = (
-            epochs if epochs is not None else [group_epoch(g) for g in self.calls]
-        )
+        self._epochs = epochs if epochs is not None else [group_epoch(g) for g in self.calls]
         self._phones = [group_phone_keys(g) for g in self.calls]
         self._by_id = {}
         for group in reversed(self.calls):  # the first occurrence wins
@@ -188,9 +184,7 @@ class SimulatorState:
             lo = query.start if query.start is not None else -(2**63)
             hi = query.end if query.end is not None else 2**63
             epochs = self._epochs
-            indices = [
-                i for i in indices if epochs[i] is not None and lo <= epochs[i] <= hi
-            ]
+            indices = [i for i in indices if epochs[i] is not None and lo <= epochs[i] <= hi]
         if query.phone is not None:
             wanted, phones = query.phone, self._phones
             indices = [i for i in indices if wanted in phones[i]]
@@ -200,9 +194,7 @@ class SimulatorState:
             self._cache.popitem(last=False)
         return result
 
-    def page(
-        self, query: Query, page: int, size: int, arrivals: bool = False
-    ) -> list[Any]:
+    def page(self, query: Query, page: int, size: int, arrivals: bool = False) -> list[Any]:
         """One page (1-based) of the groups matching ``query``, newest first.
 
         With ``arrivals``, the configured number of new calls is inserted first.
@@ -309,10 +301,7 @@ class SimulatorState:
         if unknown:
             raise ValueError(f"unknown fault names {unknown}; use {list(FAULT_NAMES)}")
         rates = (fail_rate, rate_limit_rate, slow_rate, malformed_rate, error_rate)
-        if (
-            any(not 0 <= float(r) <= 1 for r in rates)
-            or sum(float(r) for r in rates) > 1
-        ):
+        if any(not 0 <= float(r) <= 1 for r in rates) or sum(float(r) for r in rates) > 1:
             raise ValueError("fault rates must be in [0, 1] and sum to at most 1")
         with self.lock:
             self.faults = Faults(
