@@ -1,0 +1,43 @@
+{
+    "name": "VBot Call History",
+    "summary": "Every VBot call on the right contact, with its outcome, agent and recording",
+    "description": """
+Brings the call history of VBot (Vietnamese cloud call center / PBX) into Odoo:
+calls are synced by a scheduled action, matched to contacts by their Vietnamese
+phone numbers (every format, pre-2018 mobile numbers included) and shown on each
+contact with a recording that plays in the browser.
+""",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "author": "vbot_call_history developers",
+    "website": "https://github.com/vbot-call-history/vbot_call_history",
+    "license": "LGPL-3",
+    "depends": ["contacts", "mail"],
+    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "data": [
+        "security/vbot_call_history_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/vbot_call_views.xml",
+        "views/vbot_sync_log_views.xml",
+        "views/vbot_account_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_users_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/vbot_menus.xml",
+    ],
+    "demo": [
+        "demo/vbot_demo.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "vbot_call_history/static/src/js/**/*",
+            "vbot_call_history/static/src/xml/**/*",
+        ],
+        "web.assets_tests": [
+            "vbot_call_history/static/tests/tours/**/*",
+        ],
+    },
+    "installable": True,
+    "application": False,
+}

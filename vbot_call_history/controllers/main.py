@@ -1,0 +1,76 @@
+import logging
+
+from odoo import http
+from odoo.exceptions import AccessError, MissingError, UserError
+from odoo.http import request
+from werkzeug.exceptions import NotFound
+
+from ..services.client import VBotError
+
+_logger = logging.getLogger(__name__)
+
+_CHUNK = 64 * 1024
+
+
+class VbotRecordingController(http.Controller):
+    @http.route(
+        "/vbot_call_history/recording/<int:call_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        readonly=True,
+    )
+    def recording(self, call_id, **kwargs):
+        """Stream a call's recording from VBot to a user who may read the call.
+
+        VBot is asked server side, with the account's credentials and only on the
+        account's own host (the client refuses any other), so neither a VBot URL nor
+        a key ever reaches the browser. Anything that is not a playable recording the
+        user may hear is a plain 404.
+        """
+        call = request.env["vbot.call"].browse(call_id)
+        try:
+            call.check_access("read")
+            if not call.exists() or not call.has_recording:
+                raise NotFound()
+        except (AccessError, MissingError) as error:
+            raise NotFound() from error
+        call = call.sudo()
+        urls = call.recording_urls or []
+        try:
+            client = call.account_id._make_client()
+            upstream = client.open_recording(urls[0] if urls else call.external_id)
+        except (VBotError, UserError) as error:
+            _logger.info("Recording of VBot call %s unavailable: %s", call.id, error)
+            raise NotFound() from error
+        content_type = upstream.headers.get("Content-Type", "")
+        if not content_type.startswith("audio/"):
+            content_type = "audio/mpeg"
+        headers = [
+            ("Content-Type", content_type),
+            ("Cache-Control", "private, max-age=3600"),
+            ("X-Content-Type-Options", "nosniff"),
+            (
+                "Content-Disposition",
+                f'inline; filename="vbot-call-{call.id}.{_extension(content_type)}"',
+            ),
+        ]
+        if upstream.headers.get("Content-Length"):
+            headers.append(("Content-Length", upstream.headers["Content-Length"]))
+
+        def stream():
+            try:
+                yield from upstream.iter_content(_CHUNK)
+            finally:
+                upstream.close()
+
+        return request.make_response(stream(), headers=headers)
+
+
+def _extension(content_type):
+    return {
+        "audio/wav": "wav",
+        "audio/x-wav": "wav",
+        "audio/wave": "wav",
+        "audio/ogg": "ogg",
+    }.get(content_type.split(";")[0].strip(), "mp3")

@@ -1,0 +1,1 @@
+from . import res_config_settings, res_partner, res_users, vbot_account, vbot_call, vbot_sync_log

@@ -1,0 +1,142 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from .vbot_account import DEFAULT_BASE_URL, _tz_get
+
+# Settings field -> vbot.account field, for the fields shown as they are stored.
+_ACCOUNT_FIELDS = {
+    "vbot_base_url": "base_url",
+    "vbot_api_version": "api_version",
+    "vbot_username": "username",
+    "vbot_vbot_id": "vbot_id",
+    "vbot_project_code": "project_code",
+    "vbot_timezone": "timezone",
+    "vbot_initial_days": "initial_days",
+    "vbot_active": "active",
+}
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    vbot_account_id = fields.Many2one("vbot.account", compute="_compute_vbot_account_id")
+    vbot_active = fields.Boolean("Sync VBot calls")
+    vbot_base_url = fields.Char("VBot API URL")
+    vbot_api_version = fields.Selection(
+        [("v2", "v2 (username, password, VBot ID)"), ("v3", "v3 (API key)")],
+        "VBot authentication",
+    )
+    vbot_username = fields.Char("VBot username")
+    # Typed here, stored on the account, never read back into the form.
+    vbot_password = fields.Char("VBot password")
+    vbot_api_key = fields.Char("VBot API key")
+    vbot_has_password = fields.Boolean(compute="_compute_vbot_account_id")
+    vbot_has_api_key = fields.Boolean(compute="_compute_vbot_account_id")
+    vbot_vbot_id = fields.Char("VBot ID")
+    vbot_project_code = fields.Char("VBot project code")
+    vbot_timezone = fields.Selection(_tz_get, "VBot time zone")
+    vbot_initial_days = fields.Integer("First sync (days back)")
+    vbot_last_sync_date = fields.Datetime(related="vbot_account_id.last_sync_date")
+    vbot_last_sync_state = fields.Selection(related="vbot_account_id.last_sync_state")
+    vbot_last_sync_message = fields.Text(related="vbot_account_id.last_sync_message")
+    vbot_sync_watermark = fields.Datetime(related="vbot_account_id.sync_watermark")
+    vbot_call_count = fields.Integer(related="vbot_account_id.call_count")
+
+    @api.depends("company_id")
+    def _compute_vbot_account_id(self):
+        for settings in self:
+            account = settings._vbot_account()
+            settings.vbot_account_id = account
+            settings.vbot_has_password = bool(account.password)
+            settings.vbot_has_api_key = bool(account.api_key)
+
+    def _vbot_account(self):
+        return (
+            self.env["vbot.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("company_id", "=", (self.company_id or self.env.company).id)], limit=1)
+        )
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        account = self._vbot_account()
+        if account:
+            res.update({name: account[field] for name, field in _ACCOUNT_FIELDS.items()})
+        else:
+            res.update(
+                vbot_base_url=DEFAULT_BASE_URL,
+                vbot_api_version="v2",
+                vbot_timezone="Asia/Ho_Chi_Minh",
+                vbot_initial_days=30,
+            )
+        return res
+
+    def set_values(self):
+        super().set_values()
+        self._vbot_save()
+
+    def _vbot_save(self):
+        """Write the VBot fields onto the company's account, creating it if needed."""
+        self.ensure_one()
+        vals = {field: self[name] for name, field in _ACCOUNT_FIELDS.items()}
+        vals["initial_days"] = vals["initial_days"] or 30
+        vals["base_url"] = vals["base_url"] or DEFAULT_BASE_URL
+        vals["api_version"] = vals["api_version"] or "v2"
+        vals["timezone"] = vals["timezone"] or "Asia/Ho_Chi_Minh"
+        if self.vbot_password:
+            vals["password"] = self.vbot_password
+        if self.vbot_api_key:
+            vals["api_key"] = self.vbot_api_key
+        account = self._vbot_account()
+        if account:
+            changed = {
+                k: v for k, v in vals.items() if k in ("password", "api_key") or account[k] != v
+            }
+            if changed:
+                account.write(changed)
+        elif self.vbot_active or self.vbot_username or self.vbot_api_key:
+            account = account.create(
+                dict(vals, company_id=(self.company_id or self.env.company).id)
+            )
+        return account
+
+    def action_vbot_test_connection(self):
+        return self._vbot_save_and_get().action_test_connection()
+
+    def action_vbot_sync(self):
+        """Sync now; a first sync (a backfill of many days) is handed to the cron."""
+        account = self._vbot_save_and_get()
+        if account.sync_watermark:
+            return account.action_sync()
+        self.env.ref("vbot_call_history.ir_cron_vbot_sync").sudo()._trigger()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("VBot sync"),
+                "message": self.env._(
+                    "The first sync (%(days)s days of history) runs in the background; "
+                    "calls appear as it goes.",
+                    days=account.initial_days,
+                ),
+                "type": "info",
+                "sticky": False,
+            },
+        }
+
+    def action_vbot_open_account(self):
+        account = self._vbot_save_and_get()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "vbot.account",
+            "res_id": account.id,
+            "view_mode": "form",
+        }
+
+    def _vbot_save_and_get(self):
+        account = self._vbot_save()
+        if not account:
+            raise UserError(self.env._("Fill in the VBot connection first."))
+        return account

@@ -1,0 +1,170 @@
+from collections import defaultdict
+
+from odoo import api, fields, models
+
+from ..services.phone import match_key
+
+_KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    vbot_phone_key = fields.Char(
+        "VBot phone key",
+        compute="_compute_vbot_keys",
+        store=True,
+        index=True,
+        help="The phone number normalised for matching VBot calls.",
+    )
+    vbot_mobile_key = fields.Char(
+        "VBot mobile key",
+        compute="_compute_vbot_keys",
+        store=True,
+        index=True,
+        help="The mobile number normalised for matching VBot calls.",
+    )
+    vbot_call_ids = fields.Many2many(
+        "vbot.call",
+        string="Calls",
+        compute="_compute_vbot_call_ids",
+        groups="vbot_call_history.group_vbot_user",
+    )
+    vbot_call_count = fields.Integer(
+        "Call count",
+        compute="_compute_vbot_call_ids",
+        groups="vbot_call_history.group_vbot_user",
+    )
+
+    @api.depends("phone", "mobile")
+    def _compute_vbot_keys(self):
+        for partner in self:
+            partner.vbot_phone_key = match_key(partner.phone) or False
+            partner.vbot_mobile_key = match_key(partner.mobile) or False
+
+    def _compute_vbot_call_ids(self):
+        Call = self.env["vbot.call"]
+        for partner in self:
+            if not partner.id:
+                partner.vbot_call_ids = Call
+                partner.vbot_call_count = 0
+                continue
+            calls = Call.search(partner._vbot_call_domain())
+            partner.vbot_call_ids = calls
+            partner.vbot_call_count = len(calls)
+
+    def _vbot_call_domain(self):
+        """The calls shown on these contacts: their own and their contacts' calls.
+
+        The Calls tab, the smart button's count and the list it opens all use it.
+        """
+        return [("partner_id", "child_of", self.ids)]
+
+    # ------------------------------------------------------------------
+    # CRUD: calls follow the contacts that own their numbers
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        partners._vbot_rematch(partners._vbot_keys())
+        return partners
+
+    def write(self, vals):
+        relevant = {"phone", "mobile", "active", "parent_id", "company_id", "is_company"}
+        if not relevant.intersection(vals):
+            return super().write(vals)
+        old_keys = self._vbot_keys()
+        result = super().write(vals)
+        self._vbot_rematch(old_keys | self._vbot_keys())
+        return result
+
+    def unlink(self):
+        # Calls left without a contact go to whoever else has their number; calls a
+        # merge already moved to the surviving contact stay there.
+        keys = self._vbot_keys()
+        result = super().unlink()
+        if keys:
+            self.env["vbot.call"]._rematch_keys(keys, [("partner_id", "=", False)])
+        return result
+
+    def _vbot_keys(self):
+        return {
+            key
+            for partner in self
+            for key in (partner.vbot_phone_key, partner.vbot_mobile_key)
+            if key
+        }
+
+    def _vbot_rematch(self, keys):
+        if keys:
+            self.env["vbot.call"]._rematch_keys(keys)
+
+    # ------------------------------------------------------------------
+    # Matching
+    # ------------------------------------------------------------------
+    @api.model
+    def _vbot_partners_by_key(self, keys):
+        """{key: [active contacts having that key as phone or mobile]}, one query."""
+        if not keys:
+            return {}
+        keys = list(keys)
+        partners = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search(["|", ("vbot_phone_key", "in", keys), ("vbot_mobile_key", "in", keys)])
+        )
+        by_key = defaultdict(list)
+        for partner in partners:
+            for name in _KEY_FIELDS:
+                key = partner[name]
+                if key and partner not in by_key[key]:
+                    by_key[key].append(partner)
+        return by_key
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_vbot_open_calls(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")
+        action["domain"] = self._vbot_call_domain()
+        action["context"] = {"default_partner_id": self.id}
+        action["display_name"] = self.env._("Calls of %(name)s", name=self.display_name)
+        return action
+
+    def action_vbot_fetch_calls(self):
+        """Ask VBot for this contact's history (by its numbers) and store it now."""
+        self.ensure_one()
+        numbers = [n for n in (self.phone, self.mobile) if n and n.strip()]
+        accounts = self.env["vbot.account"]._accounts_for_partner(self)
+        if not numbers or not accounts:
+            message = (
+                self.env._("This contact has no phone number.")
+                if not numbers
+                else self.env._("No active VBot account is configured for this company.")
+            )
+            return _notification(self.env._("Fetch calls"), message, "warning")
+        total_created = total_updated = 0
+        for account in accounts:
+            log = account._sync_numbers(numbers)
+            total_created += log.created_count
+            total_updated += log.updated_count
+            if log.state == "error":
+                return _notification(self.env._("Fetch calls"), log.message, "danger")
+        message = self.env._(
+            "%(created)s new call(s), %(updated)s updated.",
+            created=total_created,
+            updated=total_updated,
+        )
+        return _notification(self.env._("Fetch calls"), message, "success", reload=True)
+
+
+def _notification(title, message, kind, reload=False):
+    action = {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {"title": title, "message": message, "type": kind, "sticky": False},
+    }
+    if reload:
+        action["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+    return action

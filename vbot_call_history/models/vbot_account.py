@@ -1,0 +1,466 @@
+import logging
+import threading
+import time
+from contextlib import nullcontext
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+from ..services.client import VBotClient, VBotError
+from ..services.mapping import map_calls
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://open-api-h01.vbot.vn/v2.0"
+
+# v2 access tokens, per account and worker process: "Sync now", the cron and the
+# recording player share one token instead of logging in for every request.
+_TOKENS = {}
+_TOKENS_LOCK = threading.Lock()
+
+
+class _TokenStore:
+    """The client's token cache, kept in this process's memory only (never in the DB)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def get(self):
+        with _TOKENS_LOCK:
+            return _TOKENS.get(self.key)
+
+    def set(self, token):
+        with _TOKENS_LOCK:
+            if token:
+                _TOKENS[self.key] = token
+            else:
+                _TOKENS.pop(self.key, None)
+
+
+def _tz_get(self):
+    import pytz
+
+    return [(tz, tz) for tz in sorted(pytz.all_timezones)]
+
+
+class VbotAccount(models.Model):
+    _name = "vbot.account"
+    _description = "VBot Account"
+    _order = "company_id, name"
+
+    name = fields.Char(required=True, default="VBot")
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    base_url = fields.Char(
+        "API URL",
+        required=True,
+        default=DEFAULT_BASE_URL,
+        help="VBot's Open API address, e.g. https://open-api-h01.vbot.vn/v2.0 "
+        "(v2) or https://open-api-h01.vbot.vn/v3.0 (v3).",
+    )
+    api_version = fields.Selection(
+        [("v2", "v2 (username, password, VBot ID)"), ("v3", "v3 (API key)")],
+        "Authentication",
+        required=True,
+        default="v2",
+    )
+    username = fields.Char(groups="base.group_system")
+    password = fields.Char("Stored password", groups="base.group_system", copy=False)
+    api_key = fields.Char("Stored API key", groups="base.group_system", copy=False)
+    # Write-only inputs for the forms: they always read empty, so a stored secret is
+    # never sent to a browser; typing a value replaces the stored one.
+    new_password = fields.Char(
+        "Password",
+        compute="_compute_secret_inputs",
+        inverse="_inverse_new_password",
+        groups="base.group_system",
+    )
+    new_api_key = fields.Char(
+        "API key",
+        compute="_compute_secret_inputs",
+        inverse="_inverse_new_api_key",
+        groups="base.group_system",
+    )
+    has_password = fields.Boolean(compute="_compute_has_secrets", groups="base.group_system")
+    has_api_key = fields.Boolean(compute="_compute_has_secrets", groups="base.group_system")
+    vbot_id = fields.Char("VBot ID")
+    project_code = fields.Char("Project code")
+    timezone = fields.Selection(
+        _tz_get,
+        "VBot time zone",
+        required=True,
+        default="Asia/Ho_Chi_Minh",
+        help="The time zone of the dates VBot sends (they carry none).",
+    )
+    date_unit = fields.Selection(
+        [("s", "Seconds"), ("ms", "Milliseconds")],
+        "from/to unit",
+        required=True,
+        default="s",
+        help="How VBot reads the from/to epoch filters of the call history.",
+    )
+    initial_days = fields.Integer(
+        "First sync (days back)",
+        default=30,
+        help="How far back the first sync fetches history.",
+    )
+    overlap_minutes = fields.Integer(
+        "Overlap (minutes)",
+        default=15,
+        help="Each sync fetches again this much before the last synced time, to catch "
+        "calls VBot recorded late. Calls already stored are updated, never duplicated.",
+    )
+    page_size = fields.Integer(default=100)
+    slice_hours = fields.Integer(
+        "Window (hours)",
+        default=24,
+        help="A long backfill is fetched in windows of this size, oldest first; the "
+        "synced-up-to time moves forward after each window.",
+    )
+
+    # Sync state
+    sync_watermark = fields.Datetime(
+        "Synced up to",
+        readonly=True,
+        copy=False,
+        help="Calls up to this time are synced and verified.",
+    )
+    last_sync_date = fields.Datetime("Last sync", readonly=True, copy=False)
+    last_sync_state = fields.Selection(
+        [("ok", "Success"), ("warning", "Warning"), ("error", "Failed")],
+        "Last result",
+        readonly=True,
+        copy=False,
+    )
+    last_sync_message = fields.Text("Last message", readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    last_fetched_count = fields.Integer("Fetched", readonly=True, copy=False)
+    last_created_count = fields.Integer("New", readonly=True, copy=False)
+    last_updated_count = fields.Integer("Updated", readonly=True, copy=False)
+    call_count = fields.Integer(compute="_compute_call_count")
+    sync_log_ids = fields.One2many("vbot.sync.log", "account_id", readonly=True)
+
+    _sql_constraints = [
+        ("company_uniq", "unique(company_id)", "A company has one VBot account."),
+        (
+            "initial_days_positive",
+            "check(initial_days > 0)",
+            "The first sync must reach back at least one day.",
+        ),
+        (
+            "page_size_range",
+            "check(page_size between 1 and 500)",
+            "The page size is between 1 and 500.",
+        ),
+        ("slice_hours_positive", "check(slice_hours > 0)", "The window must be at least one hour."),
+        ("overlap_positive", "check(overlap_minutes >= 0)", "The overlap cannot be negative."),
+    ]
+
+    def _compute_secret_inputs(self):
+        self.new_password = False
+        self.new_api_key = False
+
+    def _inverse_new_password(self):
+        for account in self.filtered("new_password"):
+            account.password = account.new_password
+        self.invalidate_recordset(["new_password"])
+
+    def _inverse_new_api_key(self):
+        for account in self.filtered("new_api_key"):
+            account.api_key = account.new_api_key
+        self.invalidate_recordset(["new_api_key"])
+
+    def _compute_has_secrets(self):
+        for account in self:
+            account.has_password = bool(account.password)
+            account.has_api_key = bool(account.api_key)
+
+    def _compute_call_count(self):
+        counts = dict(
+            self.env["vbot.call"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.call_count = counts.get(account, 0)
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"base_url", "api_version", "username", "password", "api_key"} & set(vals):
+            for account in self:
+                _TokenStore(account.id).set(None)
+        return result
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            total = self._make_client().test_connection()
+        except VBotError as error:
+            raise UserError(_("VBot refused the connection: %(error)s", error=error)) from error
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Connection works"),
+                "message": _("VBot answered: %(count)s calls in the history.", count=total),
+                "type": "success",
+                "sticky": False,
+            },
+        }
+
+    def action_sync(self):
+        """Sync now, with the code the scheduled action runs, and return when done."""
+        for account in self:
+            account._sync_guarded()
+        if len(self) == 1:
+            log = self.sync_log_ids[:1]
+            kind = {"ok": "success", "warning": "warning"}.get(self.last_sync_state, "danger")
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "title": _("VBot sync"),
+                    "message": log.message or self.last_sync_message or "",
+                    "type": kind,
+                    "sticky": kind != "success",
+                    "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+                },
+            }
+        return True
+
+    def action_open_calls(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        return action
+
+    # ------------------------------------------------------------------
+    # The scheduled action
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_sync(self, time_budget=100):
+        """Sync every active account; one failing account never stops the others.
+
+        A long backfill goes on in the next run: the scheduler runs the job again
+        soon while ``_notify_progress`` reports work remaining. The default budget
+        stays under Odoo's default 120 s real-time limit of a cron worker.
+        """
+        accounts = self.sudo().search([])
+        deadline = time.monotonic() + time_budget
+        remaining = 0
+        for account in accounts:
+            account._sync_guarded(deadline=deadline)
+            if account._has_backlog():
+                remaining += 1
+        self.env["ir.cron"]._notify_progress(done=len(accounts) - remaining, remaining=remaining)
+
+    def _has_backlog(self):
+        self.ensure_one()
+        if not self.sync_watermark:
+            return True
+        return fields.Datetime.now() - self.sync_watermark > timedelta(hours=self.slice_hours)
+
+    # ------------------------------------------------------------------
+    # Sync
+    # ------------------------------------------------------------------
+    def _sync_guarded(self, deadline=None):
+        """Run :meth:`_sync` and record its outcome; never raises."""
+        self.ensure_one()
+        account = self.sudo()
+        log = (
+            self.env["vbot.sync.log"]
+            .sudo()
+            .create({"account_id": account.id, "date_start": fields.Datetime.now()})
+        )
+        self._commit()
+        try:
+            with self._savepoint_in_tests():
+                account._sync(log, deadline=deadline)
+        except Exception as error:
+            if not isinstance(error, VBotError):
+                _logger.exception("VBot sync of account %s failed", account.id)
+            if not _testing():
+                self.env.cr.rollback()
+            log.exists()._finish("error", str(error) or error.__class__.__name__)
+        else:
+            log._finish()
+        self._commit()
+        return log
+
+    def _sync(self, log, deadline=None):
+        """Fetch every call from the watermark (minus the overlap) up to now.
+
+        The span is cut into windows of ``slice_hours``, oldest first. Each window is
+        paged through, every page upserted and committed (outside tests), then
+        verified with ``countAll``: when VBot counts more calls in the window than
+        are stored, the window is fetched once more and any gap left is recorded.
+        The watermark moves to the end of each verified window.
+        """
+        self.ensure_one()
+        if not self._lock():
+            raise UserError(_("A sync of this account is already running."))
+        client = self._make_client()
+        now = fields.Datetime.now().replace(microsecond=0)
+        if self.sync_watermark:
+            start = self.sync_watermark - timedelta(minutes=self.overlap_minutes)
+        else:
+            start = now - timedelta(days=self.initial_days)
+        log.write({"window_start": start})
+        step = timedelta(hours=self.slice_hours)
+        while start < now:
+            end = min(start + step, now)
+            self._sync_window(client, log, start, end)
+            self.sync_watermark = end
+            log.window_end = end
+            self._commit()
+            self._lock()
+            start = end + timedelta(seconds=1)
+            if deadline and time.monotonic() > deadline and start < now:
+                log._add_message(
+                    _("Time budget used up; the next run goes on from %(date)s.", date=end)
+                )
+                break
+
+    def _sync_window(self, client, log, start, end):
+        """Fetch, store and verify the calls dated from ``start`` to ``end`` (inclusive)."""
+        self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
+        expected = client.count(date_from=start, date_to=end)
+        stored = self._stored_count(start, end)
+        if stored >= expected:
+            return
+        log._add_message(
+            _(
+                "%(start)s – %(end)s: VBot counts %(expected)s calls, %(stored)s stored; fetching the window again.",
+                start=start,
+                end=end,
+                expected=expected,
+                stored=stored,
+            )
+        )
+        self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
+        stored = self._stored_count(start, end)
+        if stored < expected:
+            log.gap_count += expected - stored
+            log._add_message(
+                _(
+                    "%(start)s – %(end)s: %(missing)s call(s) counted by VBot could not be fetched or read.",
+                    start=start,
+                    end=end,
+                    missing=expected - stored,
+                ),
+                state="warning",
+            )
+
+    def _stored_count(self, start, end):
+        return self.env["vbot.call"].search_count(
+            [("account_id", "=", self.id), ("call_date", ">=", start), ("call_date", "<=", end)]
+        )
+
+    def _fetch_into(self, log, pages):
+        """Map and upsert every page; a malformed call is logged and skipped."""
+        Call = self.env["vbot.call"].sudo()
+        for page_no, groups in pages:
+            mapped, errors = map_calls(groups, self.timezone)
+            created, updated = Call._upsert_mapped(self, mapped)
+            log.fetched_count += len(groups)
+            log.created_count += len(created)
+            log.updated_count += len(updated)
+            for index, error in errors:
+                log.skipped_count += 1
+                log._add_message(
+                    _(
+                        "Page %(page)s, call %(index)s skipped: %(error)s",
+                        page=page_no,
+                        index=index + 1,
+                        error=error,
+                    ),
+                    state="warning",
+                )
+            self._commit()
+            self._lock()
+
+    def _sync_numbers(self, numbers):
+        """Fetch the whole history of the given phone numbers now (a contact's button)."""
+        self.ensure_one()
+        account = self.sudo()
+        log = (
+            self.env["vbot.sync.log"]
+            .sudo()
+            .create(
+                {
+                    "account_id": account.id,
+                    "date_start": fields.Datetime.now(),
+                    "phone_filter": ", ".join(numbers),
+                }
+            )
+        )
+        try:
+            client = account._make_client()
+            for number in numbers:
+                account._fetch_into(log, client.iter_pages(phone=number))
+        except VBotError as error:
+            log._finish("error", str(error))
+        else:
+            log._finish()
+        return log
+
+    def _lock(self):
+        """Lock the account row so that "Sync now" and the cron never sync it at once.
+
+        The lock lasts until the transaction ends; the sync takes it again after each
+        commit. Returns False when another transaction holds it.
+        """
+        self.env.cr.execute(
+            "SELECT id FROM vbot_account WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
+            [self.id],
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _commit(self):
+        if not _testing():
+            self.env.cr.commit()
+
+    def _savepoint_in_tests(self):
+        """Tests roll a failed account back to a savepoint; a real run rolls back."""
+        if _testing():
+            return self.env.cr.savepoint()
+        return nullcontext()
+
+    # ------------------------------------------------------------------
+    # Client
+    # ------------------------------------------------------------------
+    def _make_client(self):
+        self.ensure_one()
+        account = self.sudo()
+        if account.api_version == "v3" and not account.api_key:
+            raise UserError(_("Set the API key of the VBot account first."))
+        if account.api_version == "v2" and not (account.username and account.password):
+            raise UserError(_("Set the username and password of the VBot account first."))
+        return VBotClient(
+            account.base_url,
+            account.api_version,
+            username=account.username,
+            password=account.password,
+            api_key=account.api_key,
+            vbot_id=account.vbot_id,
+            project_code=account.project_code,
+            page_size=account.page_size,
+            date_unit=account.date_unit,
+            token_store=_TokenStore(account.id),
+        )
+
+    @api.model
+    def _accounts_for_partner(self, partner):
+        company = partner.company_id or self.env.company
+        return self.sudo().search([("company_id", "=", company.id)])
+
+
+def _testing():
+    return bool(config["test_enable"] or getattr(threading.current_thread(), "testing", False))

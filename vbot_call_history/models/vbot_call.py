@@ -1,0 +1,309 @@
+import logging
+from collections import defaultdict
+
+from odoo import api, fields, models
+
+from ..services.mapping import CALL_TYPES, DISPOSITIONS
+
+_logger = logging.getLogger(__name__)
+
+# Fields that a later sync may change on a call VBot already sent (a recording that
+# appeared, a disposition that was corrected, a cost that was billed later).
+_SYNCED_FIELDS = (
+    "call_date",
+    "call_type",
+    "disposition",
+    "disposition_raw",
+    "customer_number",
+    "customer_key",
+    "agent_member_no",
+    "hotline",
+    "talk_duration",
+    "duration",
+    "cost",
+    "has_recording",
+    "recording_urls",
+    "payload",
+)
+
+
+class VbotCall(models.Model):
+    _name = "vbot.call"
+    _description = "VBot Call"
+    _order = "call_date desc, id desc"
+
+    account_id = fields.Many2one(
+        "vbot.account", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    external_id = fields.Char(
+        "VBot ID",
+        required=True,
+        readonly=True,
+        help="VBot's group_id of the call (or its external_call_id, or a hash of the "
+        "payload when VBot sent neither).",
+    )
+    call_date = fields.Datetime("Date", required=True, index=True, readonly=True)
+    call_type = fields.Selection(
+        [(key, label) for key, label, _vi in CALL_TYPES],
+        "Type",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    disposition = fields.Selection(
+        [(key, label) for key, label, _vi in DISPOSITIONS] + [("other", "Other")],
+        "Outcome",
+        index=True,
+        readonly=True,
+    )
+    disposition_raw = fields.Char("Outcome (as sent by VBot)", readonly=True)
+    customer_number = fields.Char("Customer number", readonly=True)
+    customer_key = fields.Char(
+        "Customer number key",
+        index=True,
+        readonly=True,
+        help="The customer number normalised to E.164 (pre-2018 mobile numbers "
+        "converted); calls are matched to contacts on it.",
+    )
+    partner_id = fields.Many2one(
+        "res.partner", "Contact", index=True, readonly=True, ondelete="set null"
+    )
+    match_state = fields.Selection(
+        [
+            ("matched", "Matched"),
+            ("unmatched", "Unmatched"),
+            ("ambiguous", "Ambiguous"),
+            ("no_number", "No customer number"),
+        ],
+        "Match",
+        default="unmatched",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    candidate_partner_ids = fields.Many2many(
+        "res.partner",
+        "vbot_call_candidate_partner_rel",
+        "call_id",
+        "partner_id",
+        "Candidate contacts",
+        readonly=True,
+        help="Contacts of different companies that share this call's number.",
+    )
+    agent_member_no = fields.Char("Agent extension", index=True, readonly=True)
+    user_id = fields.Many2one("res.users", "Agent", index=True, readonly=True, ondelete="set null")
+    hotline = fields.Char(readonly=True)
+    talk_duration = fields.Integer("Talk time (s)", readonly=True)
+    duration = fields.Integer("Duration (s)", readonly=True)
+    talk_duration_display = fields.Char("Talk time", compute="_compute_durations")
+    duration_display = fields.Char("Total time", compute="_compute_durations")
+    cost = fields.Float(digits=(16, 2), readonly=True)
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id", string="Currency")
+    has_recording = fields.Boolean("Recording", index=True, readonly=True)
+    # Where VBot keeps the recording. Never sent to a browser: the recording plays
+    # through /vbot_call_history/recording/<id>, which fetches it server side.
+    recording_urls = fields.Json(groups="base.group_system", readonly=True)
+    payload = fields.Text("Raw payload", groups="base.group_system", readonly=True, prefetch=False)
+
+    _sql_constraints = [
+        (
+            "external_id_account_uniq",
+            "unique(account_id, external_id)",
+            "A VBot call is stored once per account.",
+        ),
+    ]
+
+    @api.depends("call_type", "customer_number", "partner_id")
+    def _compute_display_name(self):
+        type_labels = dict(self._fields["call_type"]._description_selection(self.env))
+        for call in self:
+            who = call.partner_id.display_name or call.customer_number or "?"
+            call.display_name = f"{type_labels.get(call.call_type, '')} · {who}"
+
+    @api.depends("talk_duration", "duration")
+    def _compute_durations(self):
+        for call in self:
+            call.talk_duration_display = _format_seconds(call.talk_duration)
+            call.duration_display = _format_seconds(call.duration)
+
+    def _compute_currency_id(self):
+        # VBot bills in Vietnamese đồng whatever the company's currency.
+        vnd = self.env.ref("base.VND", raise_if_not_found=False)
+        for call in self:
+            call.currency_id = vnd or call.company_id.currency_id
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_open_partner(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "res.partner",
+            "res_id": self.partner_id.id,
+            "view_mode": "form",
+        }
+
+    # ------------------------------------------------------------------
+    # Storing what the sync fetched
+    # ------------------------------------------------------------------
+    @api.model
+    def _upsert_mapped(self, account, values_list):
+        """Create or update the calls of one page for ``account``.
+
+        ``values_list`` holds what ``services.mapping.map_call`` returned. One query
+        finds the calls already stored, one ``create`` adds the new ones, and a call
+        is written only when VBot changed it. Returns ``(created, updated)``
+        recordsets. A call that appears twice in the page is stored once.
+        """
+        by_external = {}
+        for values in values_list:
+            by_external[values["external_id"]] = values
+        if not by_external:
+            return self.browse(), self.browse()
+        existing = self.search_fetch(
+            [
+                ("account_id", "=", account.id),
+                ("external_id", "in", list(by_external)),
+            ],
+            ["external_id", "payload"],
+        )
+        existing_by_external = {call.external_id: call for call in existing}
+        to_create = []
+        updated = self.browse()
+        for external_id, values in by_external.items():
+            vals = self._prepare_vals(account, values)
+            call = existing_by_external.get(external_id)
+            if not call:
+                to_create.append(vals)
+            elif call.payload != vals["payload"]:
+                call.write({name: vals[name] for name in _SYNCED_FIELDS})
+                updated |= call
+        created = self.create(to_create) if to_create else self.browse()
+        (created | updated)._match_partners()
+        (created | updated)._match_users()
+        return created, updated
+
+    @api.model
+    def _prepare_vals(self, account, values):
+        return {
+            "account_id": account.id,
+            "company_id": account.company_id.id,
+            "external_id": values["external_id"],
+            "call_date": values["call_date"],
+            "call_type": values["call_type"],
+            "disposition": values["disposition"],
+            "disposition_raw": values["disposition_raw"],
+            "customer_number": values["customer_number"],
+            "customer_key": values["customer_key"] or False,
+            "agent_member_no": values["agent_member_no"],
+            "hotline": values["hotline"],
+            "talk_duration": values["talk_duration"],
+            "duration": values["duration"],
+            "cost": values["cost"],
+            "has_recording": values["has_recording"],
+            "recording_urls": values["record_urls"],
+            "payload": values["payload"],
+        }
+
+    # ------------------------------------------------------------------
+    # Matching calls to contacts
+    # ------------------------------------------------------------------
+    def _match_partners(self):
+        """Link each call to the contact that owns its number.
+
+        One query finds every active contact (of the call's company, or shared)
+        whose phone or mobile key is one of the calls' keys. One contact: link it.
+        Several under one commercial entity: link that company. Several in
+        different companies: leave the call unmatched and keep the candidates.
+        Only calls whose link changes are written, in one UPDATE.
+        """
+        if not self:
+            return
+        keys = {key for key in self.mapped("customer_key") if key}
+        candidates_by_key = self.env["res.partner"]._vbot_partners_by_key(keys)
+        changes = []
+        candidate_changes = defaultdict(lambda: self.browse())
+        for call in self:
+            if not call.customer_key:
+                state, partner_id, candidate_ids = "no_number", False, ()
+            else:
+                partners = [
+                    p
+                    for p in candidates_by_key.get(call.customer_key, [])
+                    if not p.company_id or p.company_id == call.company_id
+                ]
+                state, partner_id, candidate_ids = _resolve_candidates(partners)
+            if (call.match_state, call.partner_id.id) != (state, partner_id):
+                changes.append((call.id, state, partner_id or None))
+            if tuple(call.candidate_partner_ids.ids) != candidate_ids:
+                candidate_changes[candidate_ids] |= call
+        if changes:
+            self.flush_recordset(["match_state", "partner_id"])
+            rows = ", ".join(["(%s, %s, %s::int)"] * len(changes))
+            self.env.cr.execute(
+                f"""
+                UPDATE vbot_call AS c
+                   SET match_state = v.state, partner_id = v.partner_id,
+                       write_date = now() AT TIME ZONE 'UTC', write_uid = %s
+                  FROM (VALUES {rows}) AS v(id, state, partner_id)
+                 WHERE c.id = v.id
+                """,
+                [self.env.uid, *(value for change in changes for value in change)],
+            )
+            self.browse([change[0] for change in changes]).invalidate_recordset(
+                ["match_state", "partner_id", "write_date", "write_uid"]
+            )
+        for candidate_ids, calls in candidate_changes.items():
+            calls.write({"candidate_partner_ids": [(6, 0, list(candidate_ids))]})
+
+    @api.model
+    def _rematch_keys(self, keys, extra_domain=()):
+        """Match again every call whose number is one of ``keys`` (contacts changed)."""
+        keys = {key for key in keys if key}
+        if not keys:
+            return
+        calls = self.sudo().search([("customer_key", "in", list(keys)), *extra_domain])
+        calls._match_partners()
+
+    def _match_users(self):
+        """Set the agent (user) of calls whose extension is mapped to a user."""
+        member_nos = {no for no in self.mapped("agent_member_no") if no}
+        users = (
+            self.env["res.users"].sudo().search([("vbot_member_no", "in", list(member_nos))])
+            if member_nos
+            else self.env["res.users"]
+        )
+        by_company_no = {}
+        for user in users:
+            for company in user.company_ids:
+                by_company_no.setdefault((company.id, user.vbot_member_no), user.id)
+        groups = defaultdict(lambda: self.browse())
+        for call in self:
+            user_id = by_company_no.get((call.company_id.id, call.agent_member_no), False)
+            if call.user_id.id != user_id:
+                groups[user_id] |= call
+        for user_id, calls in groups.items():
+            calls.write({"user_id": user_id})
+
+
+def _resolve_candidates(partners):
+    """(match_state, partner_id, candidate ids) for the contacts sharing a number."""
+    if not partners:
+        return ("unmatched", False, ())
+    if len(partners) == 1:
+        return ("matched", partners[0].id, ())
+    commercial = {p.commercial_partner_id for p in partners}
+    if len(commercial) == 1:
+        return ("matched", commercial.pop().id, ())
+    return ("ambiguous", False, tuple(sorted({p.id for p in partners})))
+
+
+def _format_seconds(seconds):
+    seconds = int(seconds or 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"

@@ -1,0 +1,75 @@
+from odoo import api, fields, models
+
+
+class VbotSyncLog(models.Model):
+    _name = "vbot.sync.log"
+    _description = "VBot Sync Log"
+    _order = "date_start desc, id desc"
+    _rec_name = "date_start"
+
+    account_id = fields.Many2one("vbot.account", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    date_start = fields.Datetime("Started", required=True, readonly=True)
+    date_end = fields.Datetime("Finished", readonly=True)
+    window_start = fields.Datetime("From", readonly=True)
+    window_end = fields.Datetime("Synced up to", readonly=True)
+    phone_filter = fields.Char(
+        "Numbers", readonly=True, help="Set when a contact's calls were fetched."
+    )
+    state = fields.Selection(
+        [("running", "Running"), ("ok", "Success"), ("warning", "Warning"), ("error", "Failed")],
+        default="running",
+        required=True,
+        readonly=True,
+    )
+    fetched_count = fields.Integer("Fetched", readonly=True)
+    created_count = fields.Integer("New", readonly=True)
+    updated_count = fields.Integer("Updated", readonly=True)
+    skipped_count = fields.Integer(
+        "Skipped", readonly=True, help="Calls VBot sent that could not be read."
+    )
+    gap_count = fields.Integer(
+        "Missing", readonly=True, help="Calls VBot counted but did not send."
+    )
+    message = fields.Text(readonly=True)
+
+    def _add_message(self, line, state=None):
+        self.ensure_one()
+        self.message = f"{self.message}\n{line}" if self.message else line
+        if state == "warning" and self.state == "running":
+            self.state = "warning"
+
+    def _finish(self, state=None, error=None):
+        """Close the log and copy its outcome onto the account."""
+        self.ensure_one()
+        if error:
+            self._add_message(error)
+        final = state or ("warning" if self.state == "warning" else "ok")
+        summary = self.env._(
+            "%(fetched)s fetched, %(created)s new, %(updated)s updated, %(skipped)s skipped.",
+            fetched=self.fetched_count,
+            created=self.created_count,
+            updated=self.updated_count,
+            skipped=self.skipped_count,
+        )
+        self.write({"state": final, "date_end": fields.Datetime.now()})
+        self._add_message(summary)
+        if self.phone_filter:
+            return
+        self.account_id.write(
+            {
+                "last_sync_date": self.date_end,
+                "last_sync_state": final,
+                "last_sync_message": self.message,
+                "last_error": error or False,
+                "last_fetched_count": self.fetched_count,
+                "last_created_count": self.created_count,
+                "last_updated_count": self.updated_count,
+            }
+        )
+
+    @api.autovacuum
+    def _gc_old_logs(self):
+        """Keep three months of sync logs."""
+        limit = fields.Datetime.subtract(fields.Datetime.now(), days=90)
+        self.search([("date_start", "<", limit)]).unlink()

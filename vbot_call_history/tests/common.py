@@ -1,0 +1,55 @@
+"""Test helpers: a real VBot simulator on 127.0.0.1 and an account pointed at it."""
+
+import sys
+from pathlib import Path
+
+from odoo.tests import TransactionCase
+
+# The simulator lives next to the addon in this repository.
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from vbot_simulator import SimulatorConfig, SimulatorServer  # noqa: E402
+
+
+def start_simulator(**config):
+    server = SimulatorServer(SimulatorConfig(**config), host="127.0.0.1", port=0)
+    server.start()
+    return server
+
+
+def account_values(server, **extra):
+    values = {
+        "name": "VBot test",
+        "base_url": server.base_url_v2,
+        "api_version": "v2",
+        "username": "demo",
+        "password": "demo",
+        "vbot_id": "VB-DEMO",
+        "project_code": "PR-DEMO",
+        "initial_days": 30,
+    }
+    values.update(extra)
+    return values
+
+
+class VbotCase(TransactionCase):
+    """A company account synced against its own simulator (``cls.sim``)."""
+
+    sim_config = {"calls": 300, "seed": 3, "days": 20}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = start_simulator(**cls.sim_config)
+        cls.addClassCleanup(cls.sim.stop)
+        cls.company = cls.env.company
+        cls.env["vbot.account"].with_context(active_test=False).search(
+            [("company_id", "=", cls.company.id)]
+        ).unlink()
+        cls.account = cls.env["vbot.account"].create(account_values(cls.sim))
+        cls.Call = cls.env["vbot.call"]
+
+    def calls(self, account=None):
+        return self.Call.search([("account_id", "=", (account or self.account).id)])

@@ -1,0 +1,119 @@
+import json
+
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import account_values, start_simulator
+
+
+@tagged("post_install", "-at_install")
+class TestRecordingProxy(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = start_simulator(
+            calls=60, seed=4, days=5, api_key="secret-key-xyz", password="secret-pass-xyz"
+        )
+        cls.addClassCleanup(cls.sim.stop)
+        cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
+        cls.account = cls.env["vbot.account"].create(
+            account_values(cls.sim, password="secret-pass-xyz", api_key="secret-key-xyz")
+        )
+        cls.account.action_sync()
+        cls.call = cls.env["vbot.call"].search([("has_recording", "=", True)], limit=1)
+        cls.silent = cls.env["vbot.call"].search([("has_recording", "=", False)], limit=1)
+        cls.seller = new_test_user(
+            cls.env, "vbot_seller", groups="base.group_user,vbot_call_history.group_vbot_user"
+        )
+        cls.outsider = new_test_user(cls.env, "vbot_outsider", groups="base.group_user")
+        other = cls.env["res.company"].create({"name": "Công ty khác"})
+        cls.other_seller = new_test_user(
+            cls.env,
+            "vbot_other_seller",
+            groups="base.group_user,vbot_call_history.group_vbot_user",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+
+    def assert_no_secret(self, text):
+        for secret in (
+            "secret-key-xyz",
+            "secret-pass-xyz",
+            "historycall/record",
+            "127.0.0.1:" + self.sim.url.rsplit(":", 1)[1],
+        ):
+            self.assertNotIn(secret, text)
+
+    def test_user_with_access_hears_the_recording(self):
+        self.assertTrue(self.call)
+        self.authenticate("vbot_seller", "vbot_seller")
+        response = self.url_open(f"/vbot_call_history/recording/{self.call.id}")
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.headers["Content-Type"].startswith("audio/"))
+        self.assertEqual(response.content[:4], b"RIFF")
+        self.assertEqual(response.content[8:12], b"WAVE")
+        self.assert_no_secret(json.dumps(dict(response.headers)))
+
+    def test_refused_without_access_or_recording(self):
+        self.authenticate("vbot_outsider", "vbot_outsider")
+        self.assertEqual(
+            self.url_open(f"/vbot_call_history/recording/{self.call.id}").status_code, 404
+        )
+        self.authenticate("vbot_other_seller", "vbot_other_seller")
+        self.assertEqual(
+            self.url_open(f"/vbot_call_history/recording/{self.call.id}").status_code, 404
+        )
+        self.authenticate("vbot_seller", "vbot_seller")
+        self.assertEqual(
+            self.url_open(f"/vbot_call_history/recording/{self.silent.id}").status_code, 404
+        )
+        self.assertEqual(self.url_open("/vbot_call_history/recording/999999999").status_code, 404)
+
+    def test_anonymous_is_sent_to_login(self):
+        self.authenticate(None, None)
+        response = self.url_open(
+            f"/vbot_call_history/recording/{self.call.id}", allow_redirects=False
+        )
+        self.assertIn(response.status_code, (303, 302))
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_no_vbot_url_or_key_reaches_the_browser(self):
+        self.authenticate("admin", "admin")
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {
+                "model": "vbot.call",
+                "method": "web_search_read",
+                "args": [[("id", "in", (self.call | self.silent).ids)]],
+                "kwargs": {
+                    "specification": {
+                        name: {}
+                        for name in self.env["vbot.call"]._fields
+                        if name not in ("recording_urls", "payload")
+                    }
+                },
+            },
+        }
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn(str(self.call.id), response.text)
+        self.assert_no_secret(response.text)
+        # The account form reads empty secret inputs, even for the administrator.
+        payload["params"].update(
+            model="vbot.account",
+            method="web_read",
+            args=[self.account.ids],
+            kwargs={"specification": {"new_password": {}, "new_api_key": {}, "base_url": {}}},
+        )
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertIn("base_url", response.text)
+        self.assertNotIn("secret-pass-xyz", response.text)
+        self.assertNotIn("secret-key-xyz", response.text)

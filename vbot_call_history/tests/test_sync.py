@@ -1,0 +1,212 @@
+import json
+from datetime import timedelta
+from unittest.mock import patch
+
+import pytz
+from odoo import fields
+from odoo.tests import tagged
+
+from ..services.client import VBotClient
+from ..services.mapping import map_call
+from .common import VbotCase, account_values, start_simulator
+
+
+@tagged("post_install", "-at_install")
+class TestSync(VbotCase):
+    def test_first_sync_stores_every_call_once(self):
+        self.account.action_sync()
+        calls = self.calls()
+        self.assertEqual(len(calls), len(self.sim.state.calls))
+        self.assertEqual(len(set(calls.mapped("external_id"))), len(calls))
+        self.assertEqual(
+            set(calls.mapped("external_id")), {g["group_id"] for g in self.sim.state.calls}
+        )
+        self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
+        self.assertEqual(self.account.last_created_count, len(calls))
+        self.assertTrue(self.account.sync_watermark)
+        log = self.account.sync_log_ids[:1]
+        self.assertEqual(log.state, "ok")
+        self.assertEqual(log.created_count, len(calls))
+
+    def test_fields_and_local_time(self):
+        self.account.action_sync()
+        group = next(
+            g for g in self.sim.state.calls if g["record_file"] and g["type_call"] == "INCALL"
+        )
+        call = self.Call.search([("external_id", "=", group["group_id"])])
+        self.assertEqual(len(call), 1)
+        expected = map_call(group)
+        # VBot's date is Vietnam time; the user in Hanoi sees exactly that time.
+        local = pytz.utc.localize(call.call_date).astimezone(pytz.timezone("Asia/Ho_Chi_Minh"))
+        self.assertEqual(local.strftime("%m/%d/%Y %H:%M:%S"), group["date_create"])
+        user = self.env.user
+        user.tz = "Asia/Ho_Chi_Minh"
+        shown = fields.Datetime.context_timestamp(call.with_user(user), call.call_date)
+        self.assertEqual(shown.strftime("%m/%d/%Y %H:%M:%S"), group["date_create"])
+        self.assertEqual(call.call_type, "incoming")
+        self.assertEqual(call.disposition, group["disposition"].lower())
+        self.assertEqual(call.disposition_raw, group["disposition"])
+        self.assertEqual(call.customer_number, group["caller"][0]["phone"])
+        self.assertEqual(call.customer_key, expected["customer_key"])
+        self.assertEqual(call.agent_member_no, expected["agent_member_no"])
+        self.assertTrue(call.agent_member_no)
+        self.assertEqual(call.hotline, group["hotline_number"])
+        self.assertEqual(call.talk_duration, expected["talk_duration"])
+        self.assertEqual(call.duration, expected["duration"])
+        self.assertAlmostEqual(
+            call.cost, sum(leg["postage"] for leg in group["caller"] + group["callee"]), places=2
+        )
+        self.assertTrue(call.has_recording)
+        self.assertEqual(call.recording_urls, group["record_file"])
+        self.assertEqual(json.loads(call.payload), group)
+        self.assertEqual(call.company_id, self.company)
+
+    def test_rerun_and_overlapping_windows_create_no_duplicate(self):
+        self.account.action_sync()
+        total = len(self.calls())
+        self.account.action_sync()
+        self.assertEqual(len(self.calls()), total)
+        self.assertEqual(self.account.last_created_count, 0)
+        self.assertEqual(self.account.last_updated_count, 0)
+        # Move the watermark back ten days: the window overlaps everything stored.
+        self.account.sync_watermark -= timedelta(days=10)
+        self.account.action_sync()
+        self.assertEqual(len(self.calls()), total)
+        self.assertEqual(self.account.last_created_count, 0)
+        self.assertGreater(self.account.last_fetched_count, 0)
+
+    def test_new_calls_and_changed_calls(self):
+        self.account.action_sync()
+        total = len(self.calls())
+        new_groups = self.sim.state.add_calls(3)
+        # A recording appeared later and the disposition was corrected.
+        group = next(
+            g
+            for g in self.sim.state.calls[5:]
+            if not g["record_file"] and g["type_call"] != "MISSCALL"
+        )
+        group["record_file"] = [
+            self.sim.url + "/v2.0/api/crm/historycall/record/" + group["group_id"]
+        ]
+        group["disposition"] = "ANSWER"
+        self.account.sync_watermark = fields.Datetime.now() - timedelta(days=30)
+        self.account.action_sync()
+        self.assertEqual(len(self.calls()), total + 3)
+        self.assertEqual(self.account.last_created_count, 3)
+        self.assertEqual(self.account.last_updated_count, 1)
+        for new in new_groups:
+            self.assertTrue(self.Call.search_count([("external_id", "=", new["group_id"])]))
+        call = self.Call.search([("external_id", "=", group["group_id"])])
+        self.assertTrue(call.has_recording)
+        self.assertEqual(call.disposition, "answer")
+
+    def test_first_sync_reaches_back_initial_days_only(self):
+        self.account.initial_days = 5
+        self.account.action_sync()
+        limit = fields.Datetime.now() - timedelta(days=5, minutes=1)
+        expected = [g for g in self.sim.state.calls if map_call(g)["call_date"] >= limit]
+        self.assertEqual(len(self.calls()), len(expected))
+        self.assertTrue(all(c.call_date >= limit for c in self.calls()))
+
+    def test_gap_is_fetched_again(self):
+        """A page that lost a call is caught by countAll and the window re-fetched."""
+        original = VBotClient.iter_pages
+        state = {"dropped": None}
+
+        def lossy(client, *args, **kwargs):
+            for page_no, groups in original(client, *args, **kwargs):
+                if state["dropped"] is None and groups:
+                    state["dropped"] = groups[0]["group_id"]
+                    groups = groups[1:]
+                yield page_no, groups
+
+        with patch.object(VBotClient, "iter_pages", lossy):
+            self.account.action_sync()
+        self.assertTrue(state["dropped"])
+        self.assertEqual(self.Call.search_count([("external_id", "=", state["dropped"])]), 1)
+        self.assertEqual(len(self.calls()), len(self.sim.state.calls))
+        self.assertIn("fetching the window again", self.account.last_sync_message)
+        self.assertEqual(self.account.last_sync_state, "ok")
+
+    def test_faults_are_retried(self):
+        self.sim.state.set_faults(queue=["500", "429", "error", "malformed"], retry_after=0)
+        self.account.action_sync()
+        self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
+        self.assertEqual(len(self.calls()), len(self.sim.state.calls))
+
+    def test_pages_while_new_calls_arrive(self):
+        self.account.page_size = 25
+        self.sim.state.set_faults(arrivals_per_request=2)
+        self.account.action_sync()
+        self.sim.state.set_faults(arrivals_per_request=0)
+        ids = self.calls().mapped("external_id")
+        self.assertEqual(len(ids), len(set(ids)))
+        # Every call older than the sync is there; the ones that arrived are taken
+        # by the window that contains them, now or at the next sync.
+        self.account.action_sync()
+        self.assertEqual(len(self.calls()), len(self.sim.state.calls))
+
+    def test_cron_syncs_each_account_and_survives_a_failing_one(self):
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        broken = self.env["vbot.account"].create(
+            account_values(self.sim, company_id=other_company.id, password="wrong")
+        )
+        self.env["vbot.account"]._cron_sync()
+        self.assertEqual(broken.last_sync_state, "error")
+        self.assertTrue(broken.last_error)
+        self.assertNotIn("wrong", broken.last_error)
+        self.assertFalse(self.calls(broken))
+        self.assertEqual(self.account.last_sync_state, "ok")
+        self.assertEqual(len(self.calls()), len(self.sim.state.calls))
+
+    def test_outage_is_logged_and_loses_nothing(self):
+        self.account.action_sync()
+        total = len(self.calls())
+        watermark = self.account.sync_watermark
+        self.sim.state.set_faults(fail_rate=1.0)
+        with patch("time.sleep"):
+            self.account.action_sync()
+        self.assertEqual(self.account.last_sync_state, "error")
+        self.assertEqual(self.account.sync_watermark, watermark)
+        self.assertEqual(len(self.calls()), total)
+        self.sim.state.set_faults(fail_rate=0.0)
+        self.account.action_sync()
+        self.assertEqual(self.account.last_sync_state, "ok")
+        self.assertEqual(len(self.calls()), total)
+
+    def test_cron_record_exists(self):
+        cron = self.env.ref("vbot_call_history.ir_cron_vbot_sync")
+        self.assertEqual((cron.interval_number, cron.interval_type), (5, "minutes"))
+        self.assertTrue(cron.active)
+
+
+@tagged("post_install", "-at_install")
+class TestSyncMalformed(VbotCase):
+    """VBot data that cannot be read is reported, and never stops the other calls."""
+
+    @classmethod
+    def setUpClass(cls):
+        base = start_simulator(calls=6, seed=9, days=2)
+        groups = [dict(g) for g in base.state.calls]
+        base.stop()
+        groups[1]["date_create"] = "13/45/2026 99:00:00"
+        groups[2]["type_call"] = "SOMETHING"
+        groups[3].pop("caller")
+        groups.append("not a call")
+        cls.groups = groups
+        cls.sim_config = {"data": groups, "days": 2}
+        super().setUpClass()
+
+    def test_bad_calls_are_logged_good_ones_stored(self):
+        self.account.action_sync()
+        stored = set(self.calls().mapped("external_id"))
+        self.assertIn(self.groups[0]["group_id"], stored)
+        self.assertIn(self.groups[3]["group_id"], stored)  # no caller legs: still a call
+        self.assertNotIn(self.groups[2]["group_id"], stored)
+        self.assertEqual(self.account.last_sync_state, "warning")
+        message = self.account.last_sync_message
+        self.assertIn("type_call", message)
+        self.assertIn("could not be fetched or read", message)
+        # A second run adds nothing and duplicates nothing.
+        self.account.action_sync()
+        self.assertEqual(set(self.calls().mapped("external_id")), stored)
