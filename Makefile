@@ -1,0 +1,14 @@
+# The two commands of the README: `make demo` and `make test`.
+.PHONY: demo test lint benchmark
+
+demo:
+	bash scripts/demo.sh
+
+test:
+	bash scripts/test.sh
+
+lint:
+	pre-commit run --all-files
+
+benchmark:
+	bash scripts/benchmark.sh

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: the service layer and simulator (no database), then the addon in
+# a fresh Odoo 18 database (pytest-odoo, with an HTTP server for the browser tour).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$REPO_DIR"
+
+require_odoo
+ensure_postgres
+
+TEST_DB="${TEST_DB:-vbot_test}"
+export VBOT_FAIL_ON_SKIP="${VBOT_FAIL_ON_SKIP:-1}"
+LOG_DIR="${REPO_DIR}/var"
+mkdir -p "$LOG_DIR"
+
+echo "== 1/3 Service layer and simulator tests (no Odoo) =="
+"$PYTHON" -m pytest tests -q -p no:cacheprovider
+
+echo "== 2/3 Fresh database '$TEST_DB' with vbot_call_history installed =="
+drop_db "$TEST_DB"
+# shellcheck disable=SC2046
+"$PYTHON" -m odoo $(odoo_db_args) -d "$TEST_DB" --addons-path="$ODOO_ADDONS_PATH" \
+    -i vbot_call_history --without-demo=all --stop-after-init --log-level=warn \
+    --logfile="$LOG_DIR/test-install.log" \
+    || { tail -n 60 "$LOG_DIR/test-install.log" >&2; exit 1; }
+
+echo "== 3/3 Odoo tests (pytest-odoo) =="
+# shellcheck disable=SC2046
+"$PYTHON" -m pytest vbot_call_history/tests -q -p no:cacheprovider \
+    --odoo-database="$TEST_DB" --odoo-addons-path="$ODOO_ADDONS_PATH" --odoo-http \
+    --odoo-log-level="${ODOO_LOG_LEVEL:-warn}" \
+    $(for a in $(odoo_db_args); do echo "--odoo-extra=${a#--}"; done) "$@"
