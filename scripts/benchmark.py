@@ -37,6 +37,23 @@ Call = env["vbot.call"]
 total = Call.search_count([("account_id", "=", account.id)])
 linked = Call.search_count([("account_id", "=", account.id), ("partner_id", "!=", False)])
 print(f"stored: {total} calls, {linked} on a contact, {total - linked} unmatched or ambiguous")
+env.cr.execute("SELECT count(*) FROM (SELECT 1 FROM vbot_call GROUP BY account_id, external_id HAVING count(*) > 1) d")
+print(f"duplicated VBot ids: {env.cr.fetchone()[0]}")
+# Every call whose number belongs to exactly one contact must be on that contact.
+env.cr.execute(
+    """
+    WITH keys AS (
+        SELECT key, min(id) AS partner_id, count(DISTINCT id) AS owners
+          FROM (SELECT id, vbot_phone_key AS key FROM res_partner WHERE active AND vbot_phone_key IS NOT NULL
+                UNION SELECT id, vbot_mobile_key FROM res_partner WHERE active AND vbot_mobile_key IS NOT NULL) k
+         GROUP BY key
+    )
+    SELECT count(*), count(*) FILTER (WHERE c.partner_id = keys.partner_id)
+      FROM vbot_call c JOIN keys ON keys.key = c.customer_key AND keys.owners = 1
+    """
+)
+owned, on_contact = env.cr.fetchone()
+print(f"calls whose number belongs to exactly one contact: {owned}, on that contact: {on_contact}")
 
 busiest = Call._read_group(
     [("partner_id", "!=", False)], ["partner_id"], ["__count"], order="__count desc", limit=1

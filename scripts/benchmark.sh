@@ -11,12 +11,13 @@ ensure_postgres
 BENCH_DB="${BENCH_DB:-vbot_bench}"
 BENCH_CALLS="${BENCH_CALLS:-100000}"
 BENCH_DAYS="${BENCH_DAYS:-30}"
+BENCH_SEED="${BENCH_SEED:-7}"
 SIM_PORT="$(free_port)"
 VAR_DIR="${REPO_DIR}/var"
 mkdir -p "$VAR_DIR"
 
-echo "== Simulator: ${BENCH_CALLS} calls over ${BENCH_DAYS} days on port ${SIM_PORT} =="
-"$PYTHON" -m vbot_simulator --port "$SIM_PORT" --calls "$BENCH_CALLS" --days "$BENCH_DAYS" --seed 7 \
+echo "== Simulator: ${BENCH_CALLS} calls over ${BENCH_DAYS} days, seed ${BENCH_SEED}, port ${SIM_PORT} =="
+"$PYTHON" -m vbot_simulator --port "$SIM_PORT" --calls "$BENCH_CALLS" --days "$BENCH_DAYS" --seed "$BENCH_SEED" \
     --export-customers "$VAR_DIR/bench-customers.json" > "$VAR_DIR/bench-simulator.log" 2>&1 &
 SIM_PID=$!
 trap 'kill $SIM_PID 2>/dev/null || true' EXIT

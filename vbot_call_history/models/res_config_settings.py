@@ -19,7 +19,9 @@ _ACCOUNT_FIELDS = {
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    vbot_account_id = fields.Many2one("vbot.account", compute="_compute_vbot_account_id")
+    vbot_account_id = fields.Many2one(
+        "vbot.account", "VBot account", compute="_compute_vbot_account_id"
+    )
     vbot_active = fields.Boolean("Sync VBot calls")
     vbot_base_url = fields.Char("VBot API URL")
     vbot_api_version = fields.Selection(
@@ -30,8 +32,8 @@ class ResConfigSettings(models.TransientModel):
     # Typed here, stored on the account, never read back into the form.
     vbot_password = fields.Char("VBot password")
     vbot_api_key = fields.Char("VBot API key")
-    vbot_has_password = fields.Boolean(compute="_compute_vbot_account_id")
-    vbot_has_api_key = fields.Boolean(compute="_compute_vbot_account_id")
+    vbot_has_password = fields.Boolean("VBot password stored", compute="_compute_vbot_account_id")
+    vbot_has_api_key = fields.Boolean("VBot API key stored", compute="_compute_vbot_account_id")
     vbot_vbot_id = fields.Char("VBot ID")
     vbot_project_code = fields.Char("VBot project code")
     vbot_timezone = fields.Selection(_tz_get, "VBot time zone")

@@ -15,14 +15,14 @@ class ResPartner(models.Model):
         compute="_compute_vbot_keys",
         store=True,
         index=True,
-        help="The phone number normalised for matching VBot calls.",
+        help="The phone number normalized for matching VBot calls.",
     )
     vbot_mobile_key = fields.Char(
         "VBot mobile key",
         compute="_compute_vbot_keys",
         store=True,
         index=True,
-        help="The mobile number normalised for matching VBot calls.",
+        help="The mobile number normalized for matching VBot calls.",
     )
     vbot_call_ids = fields.Many2many(
         "vbot.call",
@@ -31,7 +31,7 @@ class ResPartner(models.Model):
         groups="vbot_call_history.group_vbot_user",
     )
     vbot_call_count = fields.Integer(
-        "Call count",
+        "Number of calls",
         compute="_compute_vbot_call_ids",
         groups="vbot_call_history.group_vbot_user",
     )

@@ -85,8 +85,12 @@ class VbotAccount(models.Model):
         inverse="_inverse_new_api_key",
         groups="base.group_system",
     )
-    has_password = fields.Boolean(compute="_compute_has_secrets", groups="base.group_system")
-    has_api_key = fields.Boolean(compute="_compute_has_secrets", groups="base.group_system")
+    has_password = fields.Boolean(
+        "Password stored", compute="_compute_has_secrets", groups="base.group_system"
+    )
+    has_api_key = fields.Boolean(
+        "API key stored", compute="_compute_has_secrets", groups="base.group_system"
+    )
     vbot_id = fields.Char("VBot ID")
     project_code = fields.Char("Project code")
     timezone = fields.Selection(
@@ -98,7 +102,7 @@ class VbotAccount(models.Model):
     )
     date_unit = fields.Selection(
         [("s", "Seconds"), ("ms", "Milliseconds")],
-        "from/to unit",
+        "Unit of from/to",
         required=True,
         default="s",
         help="How VBot reads the from/to epoch filters of the call history.",
@@ -111,14 +115,14 @@ class VbotAccount(models.Model):
     overlap_minutes = fields.Integer(
         "Overlap (minutes)",
         default=15,
-        help="Each sync fetches again this much before the last synced time, to catch "
-        "calls VBot recorded late. Calls already stored are updated, never duplicated.",
+        help="Each sync also fetches this many minutes before the last synced time, to "
+        "catch calls VBot recorded late. Calls already stored are updated, never duplicated.",
     )
     page_size = fields.Integer(default=100)
     slice_hours = fields.Integer(
         "Window (hours)",
         default=24,
-        help="A long backfill is fetched in windows of this size, oldest first; the "
+        help="A long history is fetched in windows of this many hours, oldest first; the "
         "synced-up-to time moves forward after each window.",
     )
 
@@ -141,8 +145,8 @@ class VbotAccount(models.Model):
     last_fetched_count = fields.Integer("Fetched", readonly=True, copy=False)
     last_created_count = fields.Integer("New", readonly=True, copy=False)
     last_updated_count = fields.Integer("Updated", readonly=True, copy=False)
-    call_count = fields.Integer(compute="_compute_call_count")
-    sync_log_ids = fields.One2many("vbot.sync.log", "account_id", readonly=True)
+    call_count = fields.Integer("Calls", compute="_compute_call_count")
+    sync_log_ids = fields.One2many("vbot.sync.log", "account_id", "Sync log", readonly=True)
 
     _sql_constraints = [
         ("company_uniq", "unique(company_id)", "A company has one VBot account."),
@@ -154,7 +158,7 @@ class VbotAccount(models.Model):
         (
             "page_size_range",
             "check(page_size between 1 and 500)",
-            "The page size is between 1 and 500.",
+            "The page size must be between 1 and 500.",
         ),
         ("slice_hours_positive", "check(slice_hours > 0)", "The window must be at least one hour."),
         ("overlap_positive", "check(overlap_minutes >= 0)", "The overlap cannot be negative."),
@@ -209,7 +213,7 @@ class VbotAccount(models.Model):
             "tag": "display_notification",
             "params": {
                 "title": _("Connection works"),
-                "message": _("VBot answered: %(count)s calls in the history.", count=total),
+                "message": _("VBot holds %(count)s calls in its history.", count=total),
                 "type": "success",
                 "sticky": False,
             },
@@ -324,7 +328,7 @@ class VbotAccount(models.Model):
             start = end + timedelta(seconds=1)
             if deadline and time.monotonic() > deadline and start < now:
                 log._add_message(
-                    _("Time budget used up; the next run goes on from %(date)s.", date=end)
+                    _("Time budget used up; the next run continues from %(date)s.", date=end)
                 )
                 break
 

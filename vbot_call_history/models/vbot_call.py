@@ -63,7 +63,7 @@ class VbotCall(models.Model):
         "Customer number key",
         index=True,
         readonly=True,
-        help="The customer number normalised to E.164 (pre-2018 mobile numbers "
+        help="The customer number normalized to E.164 (pre-2018 mobile numbers "
         "converted); calls are matched to contacts on it.",
     )
     partner_id = fields.Many2one(
@@ -98,12 +98,13 @@ class VbotCall(models.Model):
     duration = fields.Integer("Duration (s)", readonly=True)
     talk_duration_display = fields.Char("Talk time", compute="_compute_durations")
     duration_display = fields.Char("Total time", compute="_compute_durations")
-    cost = fields.Float(digits=(16, 2), readonly=True)
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id", string="Currency")
+    cost = fields.Float(
+        "Cost (₫)", digits=(16, 2), readonly=True, help="What VBot billed, in đồng."
+    )
     has_recording = fields.Boolean("Recording", index=True, readonly=True)
     # Where VBot keeps the recording. Never sent to a browser: the recording plays
     # through /vbot_call_history/recording/<id>, which fetches it server side.
-    recording_urls = fields.Json(groups="base.group_system", readonly=True)
+    recording_urls = fields.Json("Recording URLs", groups="base.group_system", readonly=True)
     payload = fields.Text("Raw payload", groups="base.group_system", readonly=True, prefetch=False)
 
     _sql_constraints = [
@@ -126,12 +127,6 @@ class VbotCall(models.Model):
         for call in self:
             call.talk_duration_display = _format_seconds(call.talk_duration)
             call.duration_display = _format_seconds(call.duration)
-
-    def _compute_currency_id(self):
-        # VBot bills in Vietnamese đồng whatever the company's currency.
-        vnd = self.env.ref("base.VND", raise_if_not_found=False)
-        for call in self:
-            call.currency_id = vnd or call.company_id.currency_id
 
     # ------------------------------------------------------------------
     # Actions

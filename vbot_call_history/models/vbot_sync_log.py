@@ -3,7 +3,7 @@ from odoo import api, fields, models
 
 class VbotSyncLog(models.Model):
     _name = "vbot.sync.log"
-    _description = "VBot Sync Log"
+    _description = "VBot sync log"
     _order = "date_start desc, id desc"
     _rec_name = "date_start"
 
@@ -12,9 +12,9 @@ class VbotSyncLog(models.Model):
     date_start = fields.Datetime("Started", required=True, readonly=True)
     date_end = fields.Datetime("Finished", readonly=True)
     window_start = fields.Datetime("From", readonly=True)
-    window_end = fields.Datetime("Synced up to", readonly=True)
+    window_end = fields.Datetime("To", readonly=True)
     phone_filter = fields.Char(
-        "Numbers", readonly=True, help="Set when a contact's calls were fetched."
+        "Numbers", readonly=True, help="The numbers asked for when a contact's calls were fetched."
     )
     state = fields.Selection(
         [("running", "Running"), ("ok", "Success"), ("warning", "Warning"), ("error", "Failed")],
