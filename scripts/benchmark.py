@@ -37,7 +37,9 @@ Call = env["vbot.call"]
 total = Call.search_count([("account_id", "=", account.id)])
 linked = Call.search_count([("account_id", "=", account.id), ("partner_id", "!=", False)])
 print(f"stored: {total} calls, {linked} on a contact, {total - linked} unmatched or ambiguous")
-env.cr.execute("SELECT count(*) FROM (SELECT 1 FROM vbot_call GROUP BY account_id, external_id HAVING count(*) > 1) d")
+env.cr.execute(
+    "SELECT count(*) FROM (SELECT 1 FROM vbot_call GROUP BY account_id, external_id HAVING count(*) > 1) d"
+)
 print(f"duplicated VBot ids: {env.cr.fetchone()[0]}")
 # Every call whose number belongs to exactly one contact must be on that contact.
 env.cr.execute(

@@ -1,16 +1,9 @@
 {
     "name": "VBot Call History",
     "summary": "Every VBot call on the right contact, with its outcome, agent and recording",
-    "description": """
-Brings the call history of VBot (Vietnamese cloud call center / PBX) into Odoo:
-calls are synced by a scheduled action, matched to contacts by their Vietnamese
-phone numbers (every format, pre-2018 mobile numbers included) and shown on each
-contact with a recording that plays in the browser.
-""",
     "version": "18.0.1.0.0",
     "category": "Sales/CRM",
     "author": "vbot_call_history developers",
-    "website": "https://github.com/vbot-call-history/vbot_call_history",
     "license": "LGPL-3",
     "depends": ["contacts", "mail"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
@@ -38,6 +31,4 @@ contact with a recording that plays in the browser.
             "vbot_call_history/static/tests/tours/**/*",
         ],
     },
-    "installable": True,
-    "application": False,
 }

@@ -76,8 +76,9 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         self._vbot_save()
+        return res
 
     def _vbot_save(self):
         """Write the VBot fields onto the company's account, creating it if needed."""

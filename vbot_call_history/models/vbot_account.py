@@ -4,7 +4,7 @@ import time
 from contextlib import nullcontext
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import config
 
@@ -207,13 +207,15 @@ class VbotAccount(models.Model):
         try:
             total = self._make_client().test_connection()
         except VBotError as error:
-            raise UserError(_("VBot refused the connection: %(error)s", error=error)) from error
+            raise UserError(
+                self.env._("VBot refused the connection: %(error)s", error=error)
+            ) from error
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Connection works"),
-                "message": _("VBot holds %(count)s calls in its history.", count=total),
+                "title": self.env._("Connection works"),
+                "message": self.env._("VBot holds %(count)s calls in its history.", count=total),
                 "type": "success",
                 "sticky": False,
             },
@@ -230,7 +232,7 @@ class VbotAccount(models.Model):
                 "type": "ir.actions.client",
                 "tag": "display_notification",
                 "params": {
-                    "title": _("VBot sync"),
+                    "title": self.env._("VBot sync"),
                     "message": log.message or self.last_sync_message or "",
                     "type": kind,
                     "sticky": kind != "success",
@@ -256,7 +258,7 @@ class VbotAccount(models.Model):
         soon while ``_notify_progress`` reports work remaining. The default budget
         stays under Odoo's default 120 s real-time limit of a cron worker.
         """
-        accounts = self.sudo().search([])
+        accounts = self.sudo().search([("active", "=", True)])
         deadline = time.monotonic() + time_budget
         remaining = 0
         for account in accounts:
@@ -309,7 +311,7 @@ class VbotAccount(models.Model):
         """
         self.ensure_one()
         if not self._lock():
-            raise UserError(_("A sync of this account is already running."))
+            raise UserError(self.env._("A sync of this account is already running."))
         client = self._make_client()
         now = fields.Datetime.now().replace(microsecond=0)
         if self.sync_watermark:
@@ -328,7 +330,9 @@ class VbotAccount(models.Model):
             start = end + timedelta(seconds=1)
             if deadline and time.monotonic() > deadline and start < now:
                 log._add_message(
-                    _("Time budget used up; the next run continues from %(date)s.", date=end)
+                    self.env._(
+                        "Time budget used up; the next run continues from %(date)s.", date=end
+                    )
                 )
                 break
 
@@ -340,7 +344,7 @@ class VbotAccount(models.Model):
         if stored >= expected:
             return
         log._add_message(
-            _(
+            self.env._(
                 "%(start)s – %(end)s: VBot counts %(expected)s calls, %(stored)s stored; fetching the window again.",
                 start=start,
                 end=end,
@@ -353,7 +357,7 @@ class VbotAccount(models.Model):
         if stored < expected:
             log.gap_count += expected - stored
             log._add_message(
-                _(
+                self.env._(
                     "%(start)s – %(end)s: %(missing)s call(s) counted by VBot could not be fetched or read.",
                     start=start,
                     end=end,
@@ -379,7 +383,7 @@ class VbotAccount(models.Model):
             for index, error in errors:
                 log.skipped_count += 1
                 log._add_message(
-                    _(
+                    self.env._(
                         "Page %(page)s, call %(index)s skipped: %(error)s",
                         page=page_no,
                         index=index + 1,
@@ -428,8 +432,12 @@ class VbotAccount(models.Model):
         return bool(self.env.cr.fetchone())
 
     def _commit(self):
+        """Commit a synced page or window, so a long sync keeps what it fetched.
+
+        Skipped in tests, which run in one transaction.
+        """
         if not _testing():
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _savepoint_in_tests(self):
         """Tests roll a failed account back to a savepoint; a real run rolls back."""
@@ -444,9 +452,9 @@ class VbotAccount(models.Model):
         self.ensure_one()
         account = self.sudo()
         if account.api_version == "v3" and not account.api_key:
-            raise UserError(_("Set the API key of the VBot account first."))
+            raise UserError(self.env._("Set the API key of the VBot account first."))
         if account.api_version == "v2" and not (account.username and account.password):
-            raise UserError(_("Set the username and password of the VBot account first."))
+            raise UserError(self.env._("Set the username and password of the VBot account first."))
         return VBotClient(
             account.base_url,
             account.api_version,
