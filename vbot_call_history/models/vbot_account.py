@@ -223,23 +223,28 @@ class VbotAccount(models.Model):
 
     def action_sync(self):
         """Sync now, with the code the scheduled action runs, and return when done."""
-        for account in self:
-            account._sync_guarded()
-        if len(self) == 1:
-            log = self.sync_log_ids[:1]
-            kind = {"ok": "success", "warning": "warning"}.get(self.last_sync_state, "danger")
-            return {
-                "type": "ir.actions.client",
-                "tag": "display_notification",
-                "params": {
-                    "title": self.env._("VBot sync"),
-                    "message": log.message or self.last_sync_message or "",
-                    "type": kind,
-                    "sticky": kind != "success",
-                    "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-                },
-            }
-        return True
+        logs = [account._sync_guarded() for account in self]
+        if len(self) != 1:
+            return True
+        if not logs[0]:
+            message = self.env._(
+                "A sync of this account is already running; try again in a moment."
+            )
+            kind = "warning"
+        else:
+            message = logs[0].message or ""
+            kind = {"ok": "success", "warning": "warning"}.get(logs[0].state, "danger")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("VBot sync"),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_open_calls(self):
         self.ensure_one()
@@ -277,9 +282,17 @@ class VbotAccount(models.Model):
     # Sync
     # ------------------------------------------------------------------
     def _sync_guarded(self, deadline=None):
-        """Run :meth:`_sync` and record its outcome; never raises."""
+        """Run :meth:`_sync` and record its outcome; never raises.
+
+        Returns the sync log, or ``False`` when another transaction is syncing the
+        account right now (nothing is written then: the other sync records its own
+        outcome).
+        """
         self.ensure_one()
         account = self.sudo()
+        if not account._lock():
+            _logger.info("VBot account %s is already being synced; skipped", account.id)
+            return False
         log = (
             self.env["vbot.sync.log"]
             .sudo()
@@ -290,7 +303,7 @@ class VbotAccount(models.Model):
             with self._savepoint_in_tests():
                 account._sync(log, deadline=deadline)
         except Exception as error:
-            if not isinstance(error, VBotError):
+            if not isinstance(error, VBotError | UserError):
                 _logger.exception("VBot sync of account %s failed", account.id)
             if not _testing():
                 self.env.cr.rollback()

@@ -2,6 +2,7 @@ import logging
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.tools.sql import create_index
 
 from ..services.mapping import CALL_TYPES, DISPOSITIONS
 
@@ -32,9 +33,8 @@ class VbotCall(models.Model):
     _description = "VBot Call"
     _order = "call_date desc, id desc"
 
-    account_id = fields.Many2one(
-        "vbot.account", required=True, index=True, ondelete="cascade", readonly=True
-    )
+    # Indexed with call_date by init(): (account_id, call_date DESC, id DESC).
+    account_id = fields.Many2one("vbot.account", required=True, ondelete="cascade", readonly=True)
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     external_id = fields.Char(
         "VBot ID",
@@ -114,6 +114,25 @@ class VbotCall(models.Model):
             "A VBot call is stored once per account.",
         ),
     ]
+
+    def init(self):
+        super().init()
+        # An account's calls, newest first (its list, the sync's per-window counts),
+        # and a contact's calls, newest first (its Calls tab): index-only ordering
+        # even at millions of calls.
+        create_index(
+            self.env.cr,
+            "vbot_call_account_date_idx",
+            self._table,
+            ["account_id", "call_date DESC", "id DESC"],
+        )
+        create_index(
+            self.env.cr,
+            "vbot_call_partner_date_idx",
+            self._table,
+            ["partner_id", "call_date DESC", "id DESC"],
+            where="partner_id IS NOT NULL",
+        )
 
     @api.depends("call_type", "customer_number", "partner_id")
     def _compute_display_name(self):
@@ -252,6 +271,9 @@ class VbotCall(models.Model):
             )
         for candidate_ids, calls in candidate_changes.items():
             calls.write({"candidate_partner_ids": [(6, 0, list(candidate_ids))]})
+        if changes:
+            # The contacts' call lists and counts are computed from these links.
+            self.env["res.partner"].invalidate_model(["vbot_call_ids", "vbot_call_count"])
 
     @api.model
     def _rematch_keys(self, keys, extra_domain=()):

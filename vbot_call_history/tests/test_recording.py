@@ -68,6 +68,26 @@ class TestRecordingProxy(HttpCase):
         )
         self.assertEqual(self.url_open("/vbot_call_history/recording/999999999").status_code, 404)
 
+    def test_recordings_come_only_from_the_account_host(self):
+        self.call.recording_urls = [
+            "http://198.51.100.7/api/crm/historycall/record/" + self.call.external_id
+        ]
+        self.authenticate("vbot_seller", "vbot_seller")
+        self.assertEqual(
+            self.url_open(f"/vbot_call_history/recording/{self.call.id}").status_code, 404
+        )
+        served = [path for _m, path, _q in self.sim.state.requests if "/record/" in path]
+        self.call.recording_urls = [
+            self.sim.url + "/v2.0/api/crm/historycall/record/" + self.call.external_id
+        ]
+        self.assertEqual(
+            self.url_open(f"/vbot_call_history/recording/{self.call.id}").status_code, 200
+        )
+        self.assertEqual(
+            len([path for _m, path, _q in self.sim.state.requests if "/record/" in path]),
+            len(served) + 1,
+        )
+
     def test_anonymous_is_sent_to_login(self):
         self.authenticate(None, None)
         response = self.url_open(

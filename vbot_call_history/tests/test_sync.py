@@ -3,11 +3,12 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import pytz
-from odoo import fields
-from odoo.tests import tagged
+from odoo import SUPERUSER_ID, api, fields
+from odoo.tests import TransactionCase, tagged
 
 from ..services.client import VBotClient
 from ..services.mapping import map_call
+from ..services.phone import match_key
 from .common import VbotCase, account_values, start_simulator
 
 
@@ -210,3 +211,83 @@ class TestSyncMalformed(VbotCase):
         # A second run adds nothing and duplicates nothing.
         self.account.action_sync()
         self.assertEqual(set(self.calls().mapped("external_id")), stored)
+
+
+@tagged("post_install", "-at_install")
+class TestFetchCallsButton(VbotCase):
+    sim_config = {"calls": 200, "seed": 8, "days": 60}
+
+    def test_fetch_calls_of_one_contact_now(self):
+        customer = next(c for c in self.sim.state.customers if c["kind"] == "mobile")
+        partner = self.env["res.partner"].create(
+            {"name": customer["name"], "phone": customer["phone"]}
+        )
+        self.account.initial_days = 1  # the regular sync would not reach most of them
+        action = partner.action_vbot_fetch_calls()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        expected = {
+            g["group_id"]
+            for g in self.sim.state.calls
+            if any(
+                leg.get("phone")
+                and not leg.get("member_no")
+                and match_key(leg["phone"]) == partner.vbot_phone_key
+                for leg in g["caller"] + g["callee"]
+            )
+        }
+        self.assertTrue(expected)
+        self.assertEqual(set(partner.vbot_call_ids.mapped("external_id")), expected)
+        self.assertEqual(set(self.calls().mapped("external_id")), expected)
+        # VBot was asked for this number only.
+        phones = {
+            q.get("phone") for _m, path, q in self.sim.state.requests if path.endswith("getAll")
+        }
+        self.assertEqual(phones, {customer["phone"]})
+        # The account's last sync result is not a contact's fetch.
+        self.assertFalse(self.account.last_sync_state)
+
+    def test_fetch_calls_without_number_or_account(self):
+        partner = self.env["res.partner"].create({"name": "Không số"})
+        self.assertEqual(partner.action_vbot_fetch_calls()["params"]["type"], "warning")
+        self.account.active = False
+        partner.phone = "0912345678"
+        self.assertEqual(partner.action_vbot_fetch_calls()["params"]["type"], "warning")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncLock(TransactionCase):
+    """A sync of an account that another transaction is syncing stops at once."""
+
+    def test_second_sync_of_a_locked_account_is_refused(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env["res.company"].create({"name": "Lock test company"})
+            account = env["vbot.account"].create(
+                {
+                    "name": "Lock test",
+                    "company_id": company.id,
+                    "base_url": "http://127.0.0.1:9/v2.0",
+                    "username": "demo",
+                    "password": "demo",
+                }
+            )
+            cr.commit()
+        try:
+            with self.registry.cursor() as holder:
+                holder.execute(
+                    "SELECT id FROM vbot_account WHERE id = %s FOR NO KEY UPDATE", [account.id]
+                )
+                mine = self.env["vbot.account"].browse(account.id)
+                action = mine.action_sync()
+                self.assertEqual(action["params"]["type"], "warning")
+                self.assertIn("already running", action["params"]["message"])
+                self.assertFalse(mine.sync_log_ids)
+                self.env["vbot.account"]._cron_sync()  # the cron skips it too, without waiting
+                self.assertFalse(mine.sync_log_ids)
+                holder.rollback()
+        finally:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["vbot.account"].browse(account.id).unlink()
+                env["res.company"].browse(company.id).unlink()
+                cr.commit()
