@@ -28,7 +28,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
@@ -413,7 +413,7 @@ class VBotClient:
     def _epoch(self, value: DateLike) -> int:
         """A date as an int in ``date_unit``; naive datetimes are UTC, numbers epoch seconds."""
         if isinstance(value, datetime):
-            aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+            aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
             seconds = aware.timestamp()
         elif isinstance(value, int | float) and not isinstance(value, bool):
             seconds = float(value)

@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -131,7 +131,7 @@ def parse_vbot_datetime(
         seconds = text / 1000 if text > _MS_THRESHOLD else text
         if not math.isfinite(seconds) or not _EPOCH_MIN <= seconds < _EPOCH_MAX:
             raise MappingError(field, f"{_shown(value)} is not a plausible epoch")
-        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
     if not isinstance(text, str) or not text:
         raise MappingError(field, f"missing or not text: {_shown(value)}")
     parsed = None
@@ -150,7 +150,7 @@ def parse_vbot_datetime(
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def parse_duration(value: Any, *, field: str = "duration_call") -> int:
