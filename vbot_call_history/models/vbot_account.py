@@ -4,6 +4,7 @@ import time
 from contextlib import nullcontext
 from datetime import timedelta
 
+import pytz
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import config
@@ -40,8 +41,6 @@ class _TokenStore:
 
 
 def _tz_get(self):
-    import pytz
-
     return [(tz, tz) for tz in sorted(pytz.all_timezones)]
 
 
@@ -323,8 +322,7 @@ class VbotAccount(models.Model):
         The watermark moves to the end of each verified window.
         """
         self.ensure_one()
-        if not self._lock():
-            raise UserError(self.env._("A sync of this account is already running."))
+        self._relock()
         client = self._make_client()
         now = fields.Datetime.now().replace(microsecond=0)
         if self.sync_watermark:
@@ -339,12 +337,13 @@ class VbotAccount(models.Model):
             self.sync_watermark = end
             log.window_end = end
             self._commit()
-            self._lock()
+            self._relock()
             start = end + timedelta(seconds=1)
             if deadline and time.monotonic() > deadline and start < now:
                 log._add_message(
                     self.env._(
-                        "Time budget used up; the next run continues from %(date)s.", date=end
+                        "Time budget used up; the next run continues from %(date)s.",
+                        date=self._local_time(end),
                     )
                 )
                 break
@@ -359,8 +358,8 @@ class VbotAccount(models.Model):
         log._add_message(
             self.env._(
                 "%(start)s – %(end)s: VBot counts %(expected)s calls, %(stored)s stored; fetching the window again.",
-                start=start,
-                end=end,
+                start=self._local_time(start),
+                end=self._local_time(end),
                 expected=expected,
                 stored=stored,
             )
@@ -372,8 +371,8 @@ class VbotAccount(models.Model):
             log._add_message(
                 self.env._(
                     "%(start)s – %(end)s: %(missing)s call(s) counted by VBot could not be fetched or read.",
-                    start=start,
-                    end=end,
+                    start=self._local_time(start),
+                    end=self._local_time(end),
                     missing=expected - stored,
                 ),
                 state="warning",
@@ -405,7 +404,7 @@ class VbotAccount(models.Model):
                     state="warning",
                 )
             self._commit()
-            self._lock()
+            self._relock()
 
     def _sync_numbers(self, numbers):
         """Fetch the whole history of the given phone numbers now (a contact's button)."""
@@ -443,6 +442,16 @@ class VbotAccount(models.Model):
             [self.id],
         )
         return bool(self.env.cr.fetchone())
+
+    def _relock(self):
+        """Take the row lock again after a commit released it, or stop this sync."""
+        if not self._lock():
+            raise UserError(self.env._("Another sync of this account took over; this one stopped."))
+
+    def _local_time(self, utc_datetime):
+        """A UTC datetime as VBot's users read it (the account's time zone) for log lines."""
+        local = pytz.utc.localize(utc_datetime).astimezone(pytz.timezone(self.timezone))
+        return local.strftime("%d/%m/%Y %H:%M:%S")
 
     def _commit(self):
         """Commit a synced page or window, so a long sync keeps what it fetched.
