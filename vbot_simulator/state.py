@@ -13,29 +13,14 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import SimulatorConfig
+from .config import Faults, SimulatorConfig
 from .data import CallGenerator, group_epoch, group_phone_keys, phone_key
 
 FAULT_NAMES = ("500", "429", "slow", "malformed", "error", "ok")
-
-
-@dataclass
-class Faults:
-    """Fault settings; see :meth:`SimulatorState.set_faults`."""
-
-    fail_rate: float = 0.0
-    rate_limit_rate: float = 0.0
-    retry_after: int = 1
-    slow_rate: float = 0.0
-    slow_seconds: float = 2.0
-    malformed_rate: float = 0.0
-    error_rate: float = 0.0
-    arrivals_per_request: int = 0
-    queue: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -112,16 +97,7 @@ class SimulatorState:
         # Faults, with their own RNG so runs repeat.
         self._fault_rng = random.Random(config.seed)
         self.faults = Faults()
-        self.set_faults(
-            fail_rate=config.fail_rate,
-            rate_limit_rate=config.rate_limit_rate,
-            retry_after=config.retry_after,
-            slow_rate=config.slow_rate,
-            slow_seconds=config.slow_seconds,
-            malformed_rate=config.malformed_rate,
-            error_rate=config.error_rate,
-            arrivals_per_request=config.arrivals_per_request,
-        )
+        self.set_faults(**Faults.as_kwargs(config))
 
     # -- index -------------------------------------------------------------------------------
 
