@@ -148,18 +148,6 @@ class VbotCall(models.Model):
             call.duration_display = _format_seconds(call.duration)
 
     # ------------------------------------------------------------------
-    # Actions
-    # ------------------------------------------------------------------
-    def action_open_partner(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "res.partner",
-            "res_id": self.partner_id.id,
-            "view_mode": "form",
-        }
-
-    # ------------------------------------------------------------------
     # Storing what the sync fetched
     # ------------------------------------------------------------------
     @api.model
