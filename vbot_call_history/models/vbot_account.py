@@ -117,6 +117,19 @@ class VbotAccount(models.Model):
         help="Each sync also fetches this many minutes before the last synced time, to "
         "catch calls VBot recorded late. Calls already stored are updated, never duplicated.",
     )
+    recheck_hours = fields.Integer(
+        "Re-check (hours)",
+        default=24,
+        help="Each sync also compares VBot's count of the calls of this many past hours "
+        "with what is stored, and fetches them again on a mismatch (calls VBot listed "
+        "late). 0 turns it off.",
+    )
+    recheck_gap = fields.Integer(
+        "Unreadable calls (re-check)",
+        readonly=True,
+        copy=False,
+        help="Calls of the re-check period that VBot counts but could not be read.",
+    )
     page_size = fields.Integer(default=100)
     slice_hours = fields.Integer(
         "Window (hours)",
@@ -161,6 +174,11 @@ class VbotAccount(models.Model):
         ),
         ("slice_hours_positive", "check(slice_hours > 0)", "The window must be at least one hour."),
         ("overlap_positive", "check(overlap_minutes >= 0)", "The overlap cannot be negative."),
+        (
+            "recheck_positive",
+            "check(recheck_hours >= 0)",
+            "The re-check period cannot be negative.",
+        ),
     ]
 
     def _compute_secret_inputs(self):
@@ -347,36 +365,59 @@ class VbotAccount(models.Model):
                     )
                 )
                 break
+        else:
+            if self.recheck_hours:
+                # Calls VBot lists late (a long call appears when it ends) fall behind the
+                # watermark: one countAll over the last hours finds them, and only a
+                # mismatch costs a fetch.
+                # Calls VBot counts but cannot send readably are remembered, so that
+                # they do not cost a fetch of the whole period at every run.
+                self.recheck_gap = self._sync_window(
+                    client,
+                    log,
+                    now - timedelta(hours=self.recheck_hours),
+                    now,
+                    fetch=False,
+                    tolerated=self.recheck_gap,
+                )
 
-    def _sync_window(self, client, log, start, end):
-        """Fetch, store and verify the calls dated from ``start`` to ``end`` (inclusive)."""
-        self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
+    def _sync_window(self, client, log, start, end, fetch=True, tolerated=0):
+        """Fetch, store and verify the calls dated from ``start`` to ``end`` (inclusive).
+
+        With ``fetch=False`` the window is only verified, and fetched when VBot counts
+        more calls than are stored. A mismatch of at most ``tolerated`` calls (known
+        unreadable ones) is not fetched again. Returns how many calls VBot counts that
+        are still not stored.
+        """
+        if fetch:
+            self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
         expected = client.count(date_from=start, date_to=end)
-        stored = self._stored_count(start, end)
-        if stored >= expected:
-            return
+        missing = expected - self._stored_count(start, end)
+        if missing <= tolerated:
+            return max(missing, 0)
         log._add_message(
             self.env._(
                 "%(start)s – %(end)s: VBot counts %(expected)s calls, %(stored)s stored; fetching the window again.",
                 start=self._local_time(start),
                 end=self._local_time(end),
                 expected=expected,
-                stored=stored,
+                stored=expected - missing,
             )
         )
         self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
-        stored = self._stored_count(start, end)
-        if stored < expected:
-            log.gap_count += expected - stored
+        missing = expected - self._stored_count(start, end)
+        if missing > 0:
+            log.gap_count += missing
             log._add_message(
                 self.env._(
                     "%(start)s – %(end)s: %(missing)s call(s) counted by VBot could not be fetched or read.",
                     start=self._local_time(start),
                     end=self._local_time(end),
-                    missing=expected - stored,
+                    missing=missing,
                 ),
                 state="warning",
             )
+        return max(missing, 0)
 
     def _stored_count(self, start, end):
         return self.env["vbot.call"].search_count(

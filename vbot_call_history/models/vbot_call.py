@@ -116,7 +116,7 @@ class VbotCall(models.Model):
     ]
 
     def init(self):
-        super().init()
+        res = super().init()
         # An account's calls, newest first (its list, the sync's per-window counts),
         # and a contact's calls, newest first (its Calls tab): index-only ordering
         # even at millions of calls.
@@ -133,6 +133,7 @@ class VbotCall(models.Model):
             ["partner_id", "call_date DESC", "id DESC"],
             where="partner_id IS NOT NULL",
         )
+        return res
 
     @api.depends("call_type", "customer_number", "partner_id")
     def _compute_display_name(self):

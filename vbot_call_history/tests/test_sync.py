@@ -1,5 +1,6 @@
+import copy
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import pytz
@@ -129,6 +130,28 @@ class TestSync(VbotCase):
         self.assertIn("fetching the window again", self.account.last_sync_message)
         self.assertEqual(self.account.last_sync_state, "ok")
 
+    def test_call_listed_late_is_found_by_the_recheck(self):
+        """A call VBot lists only hours after it started (a long call) is not lost."""
+        self.account.action_sync()
+        total = len(self.calls())
+        late = copy.deepcopy(self.sim.state.calls[0])
+        late["group_id"] = "late" + late["group_id"][4:]
+        started = datetime.now(pytz.timezone("Asia/Ho_Chi_Minh")) - timedelta(hours=3)
+        late["date_create"] = started.strftime("%m/%d/%Y %H:%M:%S")
+        with self.sim.state.lock:
+            self.sim.state.calls.insert(0, late)
+        self.account.action_sync()
+        self.assertEqual(len(self.calls()), total + 1)
+        self.assertEqual(self.Call.search_count([("external_id", "=", late["group_id"])]), 1)
+        self.assertIn("fetching the window again", self.account.last_sync_message)
+        # With the re-check off it would have stayed behind the watermark.
+        self.account.recheck_hours = 0
+        later = dict(late, group_id="later" + late["group_id"][5:])
+        with self.sim.state.lock:
+            self.sim.state.calls.insert(0, later)
+        self.account.action_sync()
+        self.assertFalse(self.Call.search_count([("external_id", "=", later["group_id"])]))
+
     def test_faults_are_retried(self):
         self.sim.state.set_faults(queue=["500", "429", "error", "malformed"], retry_after=0)
         self.account.action_sync()
@@ -192,6 +215,8 @@ class TestSyncMalformed(VbotCase):
         base.stop()
         groups[1]["date_create"] = "13/45/2026 99:00:00"
         groups[2]["type_call"] = "SOMETHING"
+        two_hours_ago = datetime.now(pytz.timezone("Asia/Ho_Chi_Minh")) - timedelta(hours=2)
+        groups[2]["date_create"] = two_hours_ago.strftime("%m/%d/%Y %H:%M:%S")
         groups[3].pop("caller")
         groups.append("not a call")
         cls.groups = groups
@@ -208,9 +233,13 @@ class TestSyncMalformed(VbotCase):
         message = self.account.last_sync_message
         self.assertIn("type_call", message)
         self.assertIn("could not be fetched or read", message)
-        # A second run adds nothing and duplicates nothing.
+        # The unreadable call is remembered by the re-check: a second run neither
+        # fetches the period again nor warns again, and adds nothing.
+        self.assertEqual(self.account.recheck_gap, 1)
         self.account.action_sync()
         self.assertEqual(set(self.calls().mapped("external_id")), stored)
+        self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
+        self.assertNotIn("fetching the window again", self.account.last_sync_message)
 
 
 @tagged("post_install", "-at_install")
@@ -271,7 +300,9 @@ class TestSyncLock(TransactionCase):
                     "password": "demo",
                 }
             )
-            cr.commit()
+            # Another transaction must see the account: this test commits it, and
+            # deletes it at the end.
+            cr.commit()  # pylint: disable=invalid-commit
         try:
             with self.registry.cursor() as holder:
                 holder.execute(
@@ -290,4 +321,4 @@ class TestSyncLock(TransactionCase):
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 env["vbot.account"].browse(account.id).unlink()
                 env["res.company"].browse(company.id).unlink()
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit
