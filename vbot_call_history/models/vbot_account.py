@@ -130,7 +130,7 @@ class VbotAccount(models.Model):
         copy=False,
         help="Calls of the re-check period that VBot counts but could not be read.",
     )
-    page_size = fields.Integer(default=100)
+    page_size = fields.Integer("Page size", default=100)
     slice_hours = fields.Integer(
         "Window (hours)",
         default=24,
