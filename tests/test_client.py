@@ -339,6 +339,21 @@ def test_recording_streams(simulator, make):
         assert len(body) == int(response.headers["Content-Length"])
 
 
+def test_recording_byte_range_is_passed_on(simulator):
+    client = v2(simulator)
+    group = recorded(simulator)
+    whole = client.open_recording(group["group_id"])
+    body = whole.content
+    part = client.open_recording(group["group_id"], byte_range="bytes=10-19")
+    assert part.status_code == 206
+    assert part.content == body[10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{len(body)}"
+    # Anything that is not a plain byte range is not sent on.
+    odd = client.open_recording(group["group_id"], byte_range="bytes=1-2\r\nX-Evil: 1")
+    assert odd.status_code == 200
+    assert odd.content == body
+
+
 def test_recording_url(simulator):
     client = v2(simulator)
     assert client.recording_url("a/b c") == (

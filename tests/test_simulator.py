@@ -304,6 +304,29 @@ def test_record_is_a_wav(simulator: SimulatorServer, client: Client) -> None:
     assert requests.get(url, timeout=5).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [("bytes=0-99", 0, 99), ("bytes=100-", 100, None), ("bytes=-44", -44, None)],
+)
+def test_record_serves_byte_ranges(
+    simulator: SimulatorServer, client: Client, header: str, first: int, last: int | None
+) -> None:
+    group = next(g for g in simulator.state.calls if g["record_file"])
+    whole = client.get(RECORD + group["group_id"])
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    part = client.session.get(
+        group["record_file"][0],
+        headers={"Authorization": f"Bearer {client.token}", "Range": header},
+        timeout=5,
+    )
+    assert part.status_code == 206
+    expected = whole.content[first : None if last is None else last + 1]
+    assert part.content == expected
+    start = first if first >= 0 else len(whole.content) + first
+    end = start + len(expected) - 1
+    assert part.headers["Content-Range"] == f"bytes {start}-{end}/{len(whole.content)}"
+
+
 def test_record_unknown_or_absent_is_404(simulator: SimulatorServer, client: Client) -> None:
     no_record = next(g for g in simulator.state.calls if not g["record_file"])
     for call_id in ("nope", no_record["group_id"]):

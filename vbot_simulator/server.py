@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import sys
 import threading
@@ -281,7 +282,33 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _record(self, call_id: str) -> None:
         if self.state.find_recording(call_id) is None:
             raise ApiError(404, 404, f"Recording not found: {call_id}")
-        self._send(200, recording_wav(call_id), content_type="audio/wav")
+        body = recording_wav(call_id)
+        wanted = _byte_range(self.headers.get("Range"), len(body))
+        if wanted is None:
+            self._send(200, body, content_type="audio/wav", headers={"Accept-Ranges": "bytes"})
+            return
+        start, end = wanted
+        self._send(
+            206,
+            body[start : end + 1],
+            content_type="audio/wav",
+            headers={"Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end}/{len(body)}"},
+        )
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (first, last) bytes of a single ``Range: bytes=a-b`` header, None for the whole file."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", (header or "").strip())
+    if not match or not (match[1] or match[2]) or size == 0:
+        return None
+    if match[1]:
+        start = int(match[1])
+        end = min(int(match[2]), size - 1) if match[2] else size - 1
+    else:  # a suffix: the last N bytes
+        start, end = max(size - int(match[2]), 0), size - 1
+    if start > end:
+        return None
+    return start, end
 
 
 class _Server(ThreadingHTTPServer):

@@ -39,7 +39,10 @@ class VbotRecordingController(http.Controller):
         urls = call.recording_urls or []
         try:
             client = call.account_id._make_client()
-            upstream = client.open_recording(urls[0] if urls else call.external_id)
+            upstream = client.open_recording(
+                urls[0] if urls else call.external_id,
+                byte_range=request.httprequest.headers.get("Range"),
+            )
         except (VBotError, UserError) as error:
             _logger.info("Recording of VBot call %s unavailable: %s", call.id, error)
             raise NotFound() from error
@@ -55,8 +58,9 @@ class VbotRecordingController(http.Controller):
                 f'inline; filename="vbot-call-{call.id}.{_extension(content_type)}"',
             ),
         ]
-        if upstream.headers.get("Content-Length"):
-            headers.append(("Content-Length", upstream.headers["Content-Length"]))
+        for name in ("Content-Length", "Content-Range", "Accept-Ranges"):
+            if upstream.headers.get(name):
+                headers.append((name, upstream.headers[name]))
 
         def stream():
             try:
@@ -64,7 +68,8 @@ class VbotRecordingController(http.Controller):
             finally:
                 upstream.close()
 
-        return request.make_response(stream(), headers=headers)
+        # 206 when VBot answered a player's Range request with that part (seeking).
+        return request.make_response(stream(), headers=headers, status=upstream.status_code)
 
 
 def _extension(content_type):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -51,6 +52,7 @@ MAX_PAGE_SIZE = 500
 TOKEN_MARGIN = 30  # seconds before expires_in runs out that a token counts as expired
 MALFORMED_RETRIES = 2  # a body that is not JSON is asked for again at most this often
 _MESSAGE_MAX = 200
+_BYTE_RANGE = re.compile(r"bytes=\d*-\d*")
 
 
 class VBotError(Exception):
@@ -262,6 +264,7 @@ class VBotClient:
         data: dict[str, str] | None = None,
         stream: bool = False,
         auth: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """Send one API request; return the decoded JSON (or the open response if ``stream``).
 
@@ -276,7 +279,14 @@ class VBotClient:
         while True:
             try:
                 return self._attempt(
-                    method, url, shown, params=params or {}, data=data, stream=stream, auth=auth
+                    method,
+                    url,
+                    shown,
+                    params=params or {},
+                    data=data,
+                    stream=stream,
+                    auth=auth,
+                    headers=headers,
                 )
             except _Unauthorized:
                 if not auth or relogged or self.api_version == "v3":
@@ -316,11 +326,14 @@ class VBotClient:
         data: dict[str, str] | None,
         stream: bool,
         auth: bool,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """One try: the decoded JSON, or the open response of a streamed file."""
-        response = self._send(method, url, params=params, data=data, stream=stream, auth=auth)
+        response = self._send(
+            method, url, params=params, data=data, stream=stream, auth=auth, headers=headers
+        )
         is_json = "json" in response.headers.get("Content-Type", "")
-        if stream and response.status_code == 200 and not is_json:
+        if stream and response.status_code in (200, 206) and not is_json:
             return response
         payload = self._decode(response, shown)
         if stream:
@@ -336,9 +349,10 @@ class VBotClient:
         data: dict[str, str] | None,
         stream: bool,
         auth: bool,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send with credentials and a timeout; 401/403, 429, 5xx and network errors raise."""
-        headers: dict[str, str] = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if auth:
             auth_headers, params = self._auth(params)
             headers.update(auth_headers)
@@ -517,8 +531,13 @@ class VBotClient:
         """The recording's URL on this account's server."""
         return f"{self.base_url}{HISTORY}/record/{quote(str(trans_id), safe='')}"
 
-    def open_recording(self, url_or_trans_id: str) -> requests.Response:
+    def open_recording(
+        self, url_or_trans_id: str, *, byte_range: str | None = None
+    ) -> requests.Response:
         """Open a recording as a streamed response (the caller closes it).
+
+        ``byte_range`` (an HTTP ``Range`` value such as ``bytes=1000-``) is passed on, so a
+        player can seek; VBot may answer 206 with that part, or 200 with the whole file.
 
         Takes a ``record_file`` URL or a call id. A URL is only fetched from this account's
         host (its scheme and port may differ: real ``record_file`` URLs are sometimes http or
@@ -535,7 +554,10 @@ class VBotClient:
             (parts.hostname or "") != (urlsplit(self.base_url).hostname or "")
         ):
             raise VBotError("Recording URL refused: it is not on the VBot account's host")
-        return self._request("GET", target, stream=True)
+        headers = {}
+        if byte_range and _BYTE_RANGE.fullmatch(byte_range.strip()):
+            headers["Range"] = byte_range.strip()
+        return self._request("GET", target, stream=True, headers=headers)
 
 
 def _envelope_code(payload: Any) -> int | None:

@@ -53,6 +53,16 @@ class TestRecordingProxy(HttpCase):
         self.assertEqual(response.content[8:12], b"WAVE")
         self.assert_no_secret(json.dumps(dict(response.headers)))
 
+    def test_player_can_seek(self):
+        self.authenticate("vbot_seller", "vbot_seller")
+        url = f"/vbot_call_history/recording/{self.call.id}"
+        whole = self.url_open(url).content
+        part = self.url_open(url, headers={"Range": "bytes=100-"})
+        self.assertEqual(part.status_code, 206)
+        self.assertEqual(part.content, whole[100:])
+        self.assertEqual(part.headers["Content-Range"], f"bytes 100-{len(whole) - 1}/{len(whole)}")
+        self.assertEqual(part.headers["Accept-Ranges"], "bytes")
+
     def test_refused_without_access_or_recording(self):
         self.authenticate("vbot_outsider", "vbot_outsider")
         self.assertEqual(
