@@ -60,6 +60,7 @@ Pre-2018 mobiles (11 digits, ``01xx``)
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -285,18 +286,30 @@ def convert_legacy_mobile(digits: object) -> str | None:
     return "0" + converted if converted else None
 
 
-def _keys(number: object) -> list[str]:
+def _keys(number: object) -> tuple[str, ...]:
+    # The same numbers come back page after page (a customer calls often): parsing is
+    # the costly part of mapping a call, so text inputs are memoised.
+    if isinstance(number, str):
+        return _text_keys(number)
+    return _parse_keys(number)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_keys(number: str) -> tuple[str, ...]:
+    return _parse_keys(number)
+
+
+def _parse_keys(number: object) -> tuple[str, ...]:
     split = _split(number)
     if split is None:
-        return []
+        return ()
     country, national = split
     current = _e164(country, national)
     if country != "84":
-        return [current] if current else []
+        return (current,) if current else ()
     converted = _legacy_mobile(national) or _old_landline(national)
     primary = _e164(country, converted) if converted else None
-    keys = [key for key in (primary, current) if key]
-    return list(dict.fromkeys(keys))
+    return tuple(dict.fromkeys(key for key in (primary, current) if key))
 
 
 def match_key(number: object) -> str | None:
@@ -317,4 +330,4 @@ def match_keys(number: object) -> list[str]:
     landline, converted to ``+842253822222``, and a ``+84313822222`` "mobile" no carrier
     holds).
     """
-    return _keys(number)
+    return list(_keys(number))
