@@ -6,6 +6,7 @@ source "$(dirname "$0")/common.sh"
 cd "$REPO_DIR"
 
 require_odoo
+ensure_python_deps
 ensure_postgres
 
 BENCH_DB="${BENCH_DB:-vbot_bench}"

@@ -23,6 +23,14 @@ require_odoo() {
     export ODOO_ADDONS_PATH
 }
 
+# The Python packages of requirements.txt (phonenumbers, requests, pytest, ...).
+ensure_python_deps() {
+    if ! "$PYTHON" -c "import phonenumbers, requests, pytest, pytest_odoo, websocket" 2>/dev/null; then
+        echo "Installing the Python requirements (requirements.txt)..."
+        "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$REPO_DIR/requirements.txt"
+    fi
+}
+
 ensure_postgres() {
     if pg_isready -q -h "${PGHOST:-127.0.0.1}" -p "${PGPORT:-5432}" 2>/dev/null; then
         return

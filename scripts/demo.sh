@@ -7,6 +7,7 @@ source "$(dirname "$0")/common.sh"
 cd "$REPO_DIR"
 
 require_odoo
+ensure_python_deps
 ensure_postgres
 
 DEMO_DB="${DEMO_DB:-vbot_demo}"

@@ -6,6 +6,7 @@ source "$(dirname "$0")/common.sh"
 cd "$REPO_DIR"
 
 require_odoo
+ensure_python_deps
 ensure_postgres
 
 TEST_DB="${TEST_DB:-vbot_test}"
