@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from ..services.phone import match_key
 
@@ -135,6 +136,8 @@ class ResPartner(models.Model):
     def action_vbot_fetch_calls(self):
         """Ask VBot for this contact's history (by its numbers) and store it now."""
         self.ensure_one()
+        if not self.env.user.has_group("vbot_call_history.group_vbot_user"):
+            raise AccessError(self.env._("Only VBot users can fetch calls."))
         numbers = [n for n in (self.phone, self.mobile) if n and n.strip()]
         accounts = self.env["vbot.account"]._accounts_for_partner(self)
         if not numbers or not accounts:

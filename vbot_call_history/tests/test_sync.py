@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 import pytz
 from odoo import SUPERUSER_ID, api, fields
+from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 
 from ..services.client import VBotClient
@@ -274,6 +275,19 @@ class TestFetchCallsButton(VbotCase):
         self.assertEqual(phones, {customer["phone"]})
         # The account's last sync result is not a contact's fetch.
         self.assertFalse(self.account.last_sync_state)
+
+    def test_fetch_calls_is_for_vbot_users(self):
+        partner = self.env["res.partner"].create({"name": "Khách", "phone": "0912345678"})
+        clerk = self.env["res.users"].create(
+            {
+                "name": "Clerk",
+                "login": "clerk",
+                "groups_id": [(6, 0, self.env.ref("base.group_user").ids)],
+            }
+        )
+        with self.assertRaises(AccessError):
+            partner.with_user(clerk).action_vbot_fetch_calls()
+        self.assertFalse(self.sim.state.requests)
 
     def test_fetch_calls_without_number_or_account(self):
         partner = self.env["res.partner"].create({"name": "Không số"})
