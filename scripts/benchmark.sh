@@ -3,11 +3,7 @@
 # BENCH_DAYS days, a fresh database syncs them twice, then contact reads are timed.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-cd "$REPO_DIR"
-
-require_odoo
-ensure_python_deps
-ensure_postgres
+prepare
 
 BENCH_DB="${BENCH_DB:-vbot_bench}"
 BENCH_CALLS="${BENCH_CALLS:-100000}"

@@ -65,6 +65,15 @@ PY
     rm -rf "${HOME}/.local/share/Odoo/filestore/$1"
 }
 
+# What every script needs first: the repository as working folder, Odoo, the Python
+# requirements and PostgreSQL.
+prepare() {
+    cd "$REPO_DIR"
+    require_odoo
+    ensure_python_deps
+    ensure_postgres
+}
+
 free_port() {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -4,11 +4,7 @@
 # Odoo serving on http://localhost:8069 (login admin / admin). Ctrl-C stops both.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-cd "$REPO_DIR"
-
-require_odoo
-ensure_python_deps
-ensure_postgres
+prepare
 
 DEMO_DB="${DEMO_DB:-vbot_demo}"
 SIM_PORT="${SIM_PORT:-8765}"
