@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .vbot_account import DEFAULT_BASE_URL, _tz_get
+from .vbot_account import DEFAULT_BASE_URL, _tz_get, notification
 
 # Settings field -> vbot.account field, for the fields shown as they are stored.
 _ACCOUNT_FIELDS = {
@@ -114,20 +114,12 @@ class ResConfigSettings(models.TransientModel):
         if account.sync_watermark:
             return account.action_sync()
         self.env.ref("vbot_call_history.ir_cron_vbot_sync").sudo()._trigger()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("VBot sync"),
-                "message": self.env._(
-                    "The first sync (%(days)s days of history) runs in the background; "
-                    "calls appear as it goes.",
-                    days=account.initial_days,
-                ),
-                "type": "info",
-                "sticky": False,
-            },
-        }
+        message = self.env._(
+            "The first sync (%(days)s days of history) runs in the background; "
+            "calls appear as it goes.",
+            days=account.initial_days,
+        )
+        return notification(self.env._("VBot sync"), message, "info")
 
     def action_vbot_open_account(self):
         account = self._vbot_save_and_get()

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from ..services.phone import match_key
+from .vbot_account import notification
 
 _KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
 
@@ -67,7 +68,7 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partners = super().create(vals_list)
-        partners._vbot_rematch(partners._vbot_keys())
+        self.env["vbot.call"]._rematch_keys(partners._vbot_keys())
         return partners
 
     def write(self, vals):
@@ -76,7 +77,7 @@ class ResPartner(models.Model):
             return super().write(vals)
         old_keys = self._vbot_keys()
         result = super().write(vals)
-        self._vbot_rematch(old_keys | self._vbot_keys())
+        self.env["vbot.call"]._rematch_keys(old_keys | self._vbot_keys())
         return result
 
     def unlink(self):
@@ -84,8 +85,7 @@ class ResPartner(models.Model):
         # merge already moved to the surviving contact stay there.
         keys = self._vbot_keys()
         result = super().unlink()
-        if keys:
-            self.env["vbot.call"]._rematch_keys(keys, [("partner_id", "=", False)])
+        self.env["vbot.call"]._rematch_keys(keys, [("partner_id", "=", False)])
         return result
 
     def _vbot_keys(self):
@@ -95,10 +95,6 @@ class ResPartner(models.Model):
             for key in (partner.vbot_phone_key, partner.vbot_mobile_key)
             if key
         }
-
-    def _vbot_rematch(self, keys):
-        if keys:
-            self.env["vbot.call"]._rematch_keys(keys)
 
     # ------------------------------------------------------------------
     # Matching
@@ -138,36 +134,12 @@ class ResPartner(models.Model):
         self.ensure_one()
         if not self.env.user.has_group("vbot_call_history.group_vbot_user"):
             raise AccessError(self.env._("Only VBot users can fetch calls."))
+        title = self.env._("Fetch calls")
         numbers = [n for n in (self.phone, self.mobile) if n and n.strip()]
-        accounts = self.env["vbot.account"]._accounts_for_partner(self)
-        if not numbers or not accounts:
-            message = (
-                self.env._("This contact has no phone number.")
-                if not numbers
-                else self.env._("No active VBot account is configured for this company.")
-            )
-            return _notification(self.env._("Fetch calls"), message, "warning")
-        total_created = total_updated = 0
-        for account in accounts:
-            log = account._sync_numbers(numbers)
-            total_created += log.created_count
-            total_updated += log.updated_count
-            if log.state == "error":
-                return _notification(self.env._("Fetch calls"), log.message, "danger")
-        message = self.env._(
-            "%(created)s new call(s), %(updated)s updated.",
-            created=total_created,
-            updated=total_updated,
-        )
-        return _notification(self.env._("Fetch calls"), message, "success", reload=True)
-
-
-def _notification(title, message, kind, reload=False):
-    action = {
-        "type": "ir.actions.client",
-        "tag": "display_notification",
-        "params": {"title": title, "message": message, "type": kind, "sticky": False},
-    }
-    if reload:
-        action["params"]["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
-    return action
+        if not numbers:
+            return notification(title, self.env._("This contact has no phone number."), "warning")
+        account = self.env["vbot.account"]._account_for_partner(self)
+        if not account:
+            message = self.env._("No active VBot account is configured for this company.")
+            return notification(title, message, "warning")
+        return account._sync_guarded(numbers=numbers)._notification(title)

@@ -40,6 +40,14 @@ class _TokenStore:
                 _TOKENS.pop(self.key, None)
 
 
+def notification(title, message, kind="success", reload=False):
+    """A client action showing a toast; ``reload`` refreshes the view behind it."""
+    params = {"title": title, "message": message, "type": kind, "sticky": kind != "success"}
+    if reload:
+        params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+    return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
+
+
 def _tz_get(self):
     return [(tz, tz) for tz in sorted(pytz.all_timezones)]
 
@@ -145,18 +153,15 @@ class VbotAccount(models.Model):
         copy=False,
         help="Calls up to this time are synced and verified.",
     )
-    last_sync_date = fields.Datetime("Last sync", readonly=True, copy=False)
-    last_sync_state = fields.Selection(
-        [("ok", "Success"), ("warning", "Warning"), ("error", "Failed")],
-        "Last result",
-        readonly=True,
-        copy=False,
-    )
-    last_sync_message = fields.Text("Last message", readonly=True, copy=False)
-    last_error = fields.Text(readonly=True, copy=False)
-    last_fetched_count = fields.Integer("Fetched", readonly=True, copy=False)
-    last_created_count = fields.Integer("New", readonly=True, copy=False)
-    last_updated_count = fields.Integer("Updated", readonly=True, copy=False)
+    # The outcome of the last full sync is its log's: the fields below read it.
+    last_sync_log_id = fields.Many2one("vbot.sync.log", "Last sync log", readonly=True, copy=False)
+    last_sync_date = fields.Datetime("Last sync", related="last_sync_log_id.date_start")
+    last_sync_state = fields.Selection(string="Last result", related="last_sync_log_id.state")
+    last_sync_message = fields.Text("Last message", related="last_sync_log_id.message")
+    last_error = fields.Text(related="last_sync_log_id.error")
+    last_fetched_count = fields.Integer("Fetched", related="last_sync_log_id.fetched_count")
+    last_created_count = fields.Integer("New", related="last_sync_log_id.created_count")
+    last_updated_count = fields.Integer("Updated", related="last_sync_log_id.updated_count")
     call_count = fields.Integer("Calls", compute="_compute_call_count")
     sync_log_ids = fields.One2many("vbot.sync.log", "account_id", "Sync log", readonly=True)
 
@@ -227,41 +232,17 @@ class VbotAccount(models.Model):
             raise UserError(
                 self.env._("VBot refused the connection: %(error)s", error=error)
             ) from error
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Connection works"),
-                "message": self.env._("VBot holds %(count)s calls in its history.", count=total),
-                "type": "success",
-                "sticky": False,
-            },
-        }
+        return notification(
+            self.env._("Connection works"),
+            self.env._("VBot holds %(count)s calls in its history.", count=total),
+        )
 
     def action_sync(self):
         """Sync now, with the code the scheduled action runs, and return when done."""
         logs = [account._sync_guarded() for account in self]
         if len(self) != 1:
             return True
-        if not logs[0]:
-            message = self.env._(
-                "A sync of this account is already running; try again in a moment."
-            )
-            kind = "warning"
-        else:
-            message = logs[0].message or ""
-            kind = {"ok": "success", "warning": "warning"}.get(logs[0].state, "danger")
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("VBot sync"),
-                "message": message,
-                "type": kind,
-                "sticky": kind != "success",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return logs[0]._notification(self.env._("VBot sync"))
 
     def action_open_calls(self):
         self.ensure_one()
@@ -298,33 +279,41 @@ class VbotAccount(models.Model):
     # ------------------------------------------------------------------
     # Sync
     # ------------------------------------------------------------------
-    def _sync_guarded(self, deadline=None):
-        """Run :meth:`_sync` and record its outcome; never raises.
+    def _sync_guarded(self, deadline=None, numbers=None):
+        """Sync (or, with ``numbers``, fetch those numbers' history) and log the outcome.
 
-        Returns the sync log, or ``False`` when another transaction is syncing the
-        account right now (nothing is written then: the other sync records its own
-        outcome).
+        Never raises. Returns the sync log, or an empty log when another transaction
+        is syncing the account right now: nothing is written then, the other sync
+        records its own outcome.
         """
         self.ensure_one()
         account = self.sudo()
+        Log = self.env["vbot.sync.log"].sudo()
         if not account._lock():
             _logger.info("VBot account %s is already being synced; skipped", account.id)
-            return False
-        log = (
-            self.env["vbot.sync.log"]
-            .sudo()
-            .create({"account_id": account.id, "date_start": fields.Datetime.now()})
+            return Log
+        log = Log.create(
+            {
+                "account_id": account.id,
+                "date_start": fields.Datetime.now(),
+                "phone_filter": ", ".join(numbers) if numbers else False,
+            }
         )
+        if not numbers:
+            account.last_sync_log_id = log
         self._commit()
         try:
             with self._savepoint_in_tests():
-                account._sync(log, deadline=deadline)
+                if numbers:
+                    account._fetch_numbers(log, numbers)
+                else:
+                    account._sync(log, deadline=deadline)
         except Exception as error:
             if not isinstance(error, VBotError | UserError):
                 _logger.exception("VBot sync of account %s failed", account.id)
             if not _testing():
                 self.env.cr.rollback()
-            log.exists()._finish("error", str(error) or error.__class__.__name__)
+            log._finish(str(error) or error.__class__.__name__)
         else:
             log._finish()
         self._commit()
@@ -447,30 +436,11 @@ class VbotAccount(models.Model):
             self._commit()
             self._relock()
 
-    def _sync_numbers(self, numbers):
-        """Fetch the whole history of the given phone numbers now (a contact's button)."""
-        self.ensure_one()
-        account = self.sudo()
-        log = (
-            self.env["vbot.sync.log"]
-            .sudo()
-            .create(
-                {
-                    "account_id": account.id,
-                    "date_start": fields.Datetime.now(),
-                    "phone_filter": ", ".join(numbers),
-                }
-            )
-        )
-        try:
-            client = account._make_client()
-            for number in numbers:
-                account._fetch_into(log, client.iter_pages(phone=number))
-        except VBotError as error:
-            log._finish("error", str(error))
-        else:
-            log._finish()
-        return log
+    def _fetch_numbers(self, log, numbers):
+        """Fetch the whole history of the given phone numbers (a contact's button)."""
+        client = self._make_client()
+        for number in numbers:
+            self._fetch_into(log, client.iter_pages(phone=number))
 
     def _lock(self):
         """Lock the account row so that "Sync now" and the cron never sync it at once.
@@ -532,9 +502,10 @@ class VbotAccount(models.Model):
         )
 
     @api.model
-    def _accounts_for_partner(self, partner):
+    def _account_for_partner(self, partner):
+        """The active account of the contact's company (or of the user's)."""
         company = partner.company_id or self.env.company
-        return self.sudo().search([("company_id", "=", company.id)])
+        return self.sudo().search([("company_id", "=", company.id)], limit=1)
 
 
 def _testing():

@@ -8,24 +8,9 @@ from ..services.mapping import CALL_TYPES, DISPOSITIONS
 
 _logger = logging.getLogger(__name__)
 
-# Fields that a later sync may change on a call VBot already sent (a recording that
-# appeared, a disposition that was corrected, a cost that was billed later).
-_SYNCED_FIELDS = (
-    "call_date",
-    "call_type",
-    "disposition",
-    "disposition_raw",
-    "customer_number",
-    "customer_key",
-    "agent_member_no",
-    "hotline",
-    "talk_duration",
-    "duration",
-    "cost",
-    "has_recording",
-    "recording_urls",
-    "payload",
-)
+# What identifies a stored call; everything else a later sync may change (a recording
+# that appeared, a corrected disposition, a cost billed later).
+_IDENTITY_FIELDS = ("account_id", "company_id", "external_id")
 
 
 class VbotCall(models.Model):
@@ -181,7 +166,7 @@ class VbotCall(models.Model):
             if not call:
                 to_create.append(vals)
             elif call.payload != vals["payload"]:
-                call.write({name: vals[name] for name in _SYNCED_FIELDS})
+                call.write({k: v for k, v in vals.items() if k not in _IDENTITY_FIELDS})
                 updated |= call
         created = self.create(to_create) if to_create else self.browse()
         (created | updated)._match_partners()

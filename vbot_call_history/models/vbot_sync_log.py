@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .vbot_account import notification
+
 
 class VbotSyncLog(models.Model):
     _name = "vbot.sync.log"
@@ -32,6 +34,7 @@ class VbotSyncLog(models.Model):
         "Missing", readonly=True, help="Calls VBot counted but did not send."
     )
     message = fields.Text(readonly=True)
+    error = fields.Text(readonly=True, help="Why the sync failed.")
 
     def _add_message(self, line, state=None):
         self.ensure_one()
@@ -39,12 +42,12 @@ class VbotSyncLog(models.Model):
         if state == "warning" and self.state == "running":
             self.state = "warning"
 
-    def _finish(self, state=None, error=None):
-        """Close the log and copy its outcome onto the account."""
+    def _finish(self, error=None):
+        """Close the log: failed with ``error``, else a success or a warning."""
         self.ensure_one()
         if error:
             self._add_message(error)
-        final = state or ("warning" if self.state == "warning" else "ok")
+        final = "error" if error else ("warning" if self.state == "warning" else "ok")
         summary = self.env._(
             "%(fetched)s fetched, %(created)s new, %(updated)s updated, %(skipped)s skipped.",
             fetched=self.fetched_count,
@@ -52,24 +55,23 @@ class VbotSyncLog(models.Model):
             updated=self.updated_count,
             skipped=self.skipped_count,
         )
-        self.write({"state": final, "date_end": fields.Datetime.now()})
+        self.write({"state": final, "date_end": fields.Datetime.now(), "error": error or False})
         self._add_message(summary)
-        if self.phone_filter:
-            return
-        self.account_id.write(
-            {
-                "last_sync_date": self.date_end,
-                "last_sync_state": final,
-                "last_sync_message": self.message,
-                "last_error": error or False,
-                "last_fetched_count": self.fetched_count,
-                "last_created_count": self.created_count,
-                "last_updated_count": self.updated_count,
-            }
-        )
+
+    def _notification(self, title):
+        """The toast telling how this sync went (or that another one is running)."""
+        if not self:
+            message = self.env._(
+                "A sync of this account is already running; try again in a moment."
+            )
+            return notification(title, message, "warning")
+        kind = {"ok": "success", "warning": "warning"}.get(self.state, "danger")
+        return notification(title, self.message or "", kind, reload=True)
 
     @api.autovacuum
     def _gc_old_logs(self):
         """Keep three months of sync logs."""
         limit = fields.Datetime.subtract(fields.Datetime.now(), days=90)
-        self.search([("date_start", "<", limit)]).unlink()
+        accounts = self.env["vbot.account"].with_context(active_test=False)
+        kept = accounts.search([("last_sync_log_id", "!=", False)]).last_sync_log_id
+        self.search([("date_start", "<", limit), ("id", "not in", kept.ids)]).unlink()

@@ -199,6 +199,16 @@ class TestSync(VbotCase):
         self.assertEqual(self.account.last_sync_state, "ok")
         self.assertEqual(len(self.calls()), total)
 
+    def test_old_logs_are_vacuumed_but_the_last_sync_stays_readable(self):
+        self.account.action_sync()
+        last = self.account.last_sync_log_id
+        old = last.copy({"date_start": fields.Datetime.now() - timedelta(days=100)})
+        last.date_start = fields.Datetime.now() - timedelta(days=120)
+        self.env["vbot.sync.log"]._gc_old_logs()
+        self.assertFalse(old.exists())
+        self.assertEqual(self.account.last_sync_log_id, last)
+        self.assertEqual(self.account.last_sync_state, "ok")
+
     def test_cron_record_exists(self):
         cron = self.env.ref("vbot_call_history.ir_cron_vbot_sync")
         self.assertEqual((cron.interval_number, cron.interval_type), (5, "minutes"))
