@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .vbot_account import DEFAULT_BASE_URL, _tz_get, notification
+from .vbot_account import _tz_get, notification
 
 # Settings field -> vbot.account field, for the fields shown as they are stored.
 _ACCOUNT_FIELDS = {
@@ -65,14 +65,10 @@ class ResConfigSettings(models.TransientModel):
         res = super().get_values()
         account = self._vbot_account()
         if account:
-            res.update({name: account[field] for name, field in _ACCOUNT_FIELDS.items()})
-        else:
-            res.update(
-                vbot_base_url=DEFAULT_BASE_URL,
-                vbot_api_version="v2",
-                vbot_timezone="Asia/Ho_Chi_Minh",
-                vbot_initial_days=30,
-            )
+            values = {field: account[field] for field in _ACCOUNT_FIELDS.values()}
+        else:  # nothing is synced until an admin ticks "Sync call history from VBot"
+            values = dict(self._vbot_account_defaults(), active=False)
+        res.update({name: values.get(field) for name, field in _ACCOUNT_FIELDS.items()})
         return res
 
     def set_values(self):
@@ -80,14 +76,19 @@ class ResConfigSettings(models.TransientModel):
         self._vbot_save()
         return res
 
+    @api.model
+    def _vbot_account_defaults(self):
+        """The account model's own defaults: a new account starts from them."""
+        return self.env["vbot.account"].default_get(list(_ACCOUNT_FIELDS.values()))
+
     def _vbot_save(self):
         """Write the VBot fields onto the company's account, creating it if needed."""
         self.ensure_one()
-        vals = {field: self[name] for name, field in _ACCOUNT_FIELDS.items()}
-        vals["initial_days"] = vals["initial_days"] or 30
-        vals["base_url"] = vals["base_url"] or DEFAULT_BASE_URL
-        vals["api_version"] = vals["api_version"] or "v2"
-        vals["timezone"] = vals["timezone"] or "Asia/Ho_Chi_Minh"
+        defaults = self._vbot_account_defaults()
+        vals = {
+            field: self[name] if self[name] or field == "active" else defaults.get(field)
+            for name, field in _ACCOUNT_FIELDS.items()
+        }
         if self.vbot_password:
             vals["password"] = self.vbot_password
         if self.vbot_api_key:

@@ -44,6 +44,26 @@ class TestSettings(VbotCase):
         self.assertEqual(account.api_key, "demo-key")
         self.assertEqual(account.initial_days, 9)
 
+    def test_without_account_settings_offer_defaults_and_create_nothing(self):
+        self.account.unlink()
+        values = self.env["res.config.settings"].default_get(
+            [
+                "vbot_active",
+                "vbot_base_url",
+                "vbot_api_version",
+                "vbot_timezone",
+                "vbot_initial_days",
+            ]
+        )
+        self.assertFalse(values["vbot_active"])
+        self.assertEqual(values["vbot_base_url"], "https://open-api-h01.vbot.vn/v2.0")
+        self.assertEqual(
+            (values["vbot_api_version"], values["vbot_timezone"], values["vbot_initial_days"]),
+            ("v2", "Asia/Ho_Chi_Minh", 30),
+        )
+        self.settings().execute()
+        self.assertFalse(self.env["vbot.account"].with_context(active_test=False).search([]))
+
     def test_test_connection_button(self):
         action = self.settings().action_vbot_test_connection()
         self.assertEqual(action["params"]["type"], "success")
