@@ -1,11 +1,11 @@
 {
     "name": "VBot Call History",
     "summary": "Every VBot call on the right contact, with its outcome, agent and recording",
-    "version": "18.0.1.0.0",
+    "version": "18.0.2.0.0",
     "category": "Sales/CRM",
     "author": "vbot_call_history developers",
     "license": "LGPL-3",
-    "depends": ["contacts", "mail"],
+    "depends": ["bus", "contacts", "mail"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/vbot_call_history_security.xml",
@@ -13,6 +13,8 @@
         "data/ir_cron_data.xml",
         "views/vbot_call_views.xml",
         "views/vbot_sync_log_views.xml",
+        "views/vbot_webhook_log_views.xml",
+        "wizard/vbot_webhook_secret_views.xml",
         "views/vbot_account_views.xml",
         "views/res_partner_views.xml",
         "views/res_users_views.xml",
@@ -26,6 +28,7 @@
         "web.assets_backend": [
             "vbot_call_history/static/src/js/**/*",
             "vbot_call_history/static/src/xml/**/*",
+            "vbot_call_history/static/src/incoming_call/**/*",
         ],
         "web.assets_tests": [
             "vbot_call_history/static/tests/tours/**/*",

@@ -1,1 +1,12 @@
-from . import res_config_settings, res_partner, res_users, vbot_account, vbot_call, vbot_sync_log
+from . import (
+    res_config_settings,
+    res_partner,
+    res_users,
+    vbot_account,
+    vbot_account_webhook,
+    vbot_call,
+    vbot_call_pending,
+    vbot_call_webhook,
+    vbot_sync_log,
+    vbot_webhook_log,
+)

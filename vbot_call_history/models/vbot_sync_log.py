@@ -33,6 +33,11 @@ class VbotSyncLog(models.Model):
     gap_count = fields.Integer(
         "Missing", readonly=True, help="Calls VBot counted but did not send."
     )
+    webhook_missed_count = fields.Integer(
+        "Only through the sync",
+        readonly=True,
+        help="With webhooks on: calls this sync found that no webhook had delivered.",
+    )
     message = fields.Text(readonly=True)
     error = fields.Text(readonly=True, help="Why the sync failed.")
 
@@ -57,6 +62,13 @@ class VbotSyncLog(models.Model):
         )
         self.write({"state": final, "date_end": fields.Datetime.now(), "error": error or False})
         self._add_message(summary)
+        if self.account_id.webhook_active and not self.phone_filter:
+            self._add_message(
+                self.env._(
+                    "%(count)s call(s) arrived only through the sync (no webhook delivered them).",
+                    count=self.webhook_missed_count,
+                )
+            )
 
     def _notification(self, title):
         """The toast telling how this sync went (or that another one is running)."""

@@ -53,3 +53,18 @@ class VbotCase(TransactionCase):
 
     def calls(self, account=None):
         return self.Call.search([("account_id", "=", (account or self.account).id)])
+
+
+WEBHOOK_SAMPLES = Path(_REPO) / "tests" / "webhook_samples"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+
+def webhook_sample(name):
+    """A documented webhook body, byte for byte (``tests/webhook_samples``)."""
+    return (WEBHOOK_SAMPLES / f"{name}.json").read_bytes()
+
+
+def enable_webhooks(account, secret=WEBHOOK_SECRET):
+    account.webhook_active = True
+    account.sudo()._webhook_set_secret(secret)
+    return f"/vbot_call_history/webhook/{account.sudo().webhook_uuid}"
