@@ -142,7 +142,7 @@ class VbotCall(models.Model):
         return {
             "number": number,
             "match_state": state if key else "no_number",
-            "partner": partner and _card_partner(partner),
+            "partner": _card_partner(partner) if partner else False,
             "candidates": [
                 {"id": p.id, "name": p.display_name} for p in Partner.browse(candidate_ids)
             ],

@@ -1,5 +1,6 @@
 from . import (
     test_i18n,
+    test_incoming_tour,
     test_matching,
     test_recording,
     test_settings,

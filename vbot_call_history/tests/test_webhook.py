@@ -411,6 +411,7 @@ class TestWebhookRinging(WebhookCase):
         )
         self.post(webhook_sample("MANUAL_CALL_COMPLETE"))
         card = self.Call.with_user(self.agent).vbot_incoming_card("0364307520", self.env.company.id)
+        json.dumps(card)  # what the RPC answers
         self.assertEqual(card["partner"]["name"], "Anh Đạt")
         self.assertEqual(card["partner"]["company"], "Công ty An Phát")
         self.assertEqual(card["partner"]["salesperson"], "Trần Thu Hà")
@@ -420,7 +421,8 @@ class TestWebhookRinging(WebhookCase):
         self.assertEqual([c["disposition"] for c in card["calls"]], ["answer"])
         self.assertEqual([a["summary"] for a in card["activities"]], ["Gọi lại báo giá"])
         unknown = self.Call.with_user(self.agent).vbot_incoming_card("0987 654 321")
-        self.assertFalse(unknown["partner"])
+        json.dumps(unknown)
+        self.assertIs(unknown["partner"], False)
         self.assertEqual(unknown["match_state"], "unmatched")
         self.assertFalse(unknown["calls"])
         for user, company_id in (
