@@ -38,6 +38,8 @@ FAULT_NAMES = ("500", "429", "slow", "malformed", "error", "redirect", "ok")
 #: Epoch stored for a group whose date is unreadable: below every from/to window.
 NO_EPOCH = -(2**63)
 _MAX_EPOCH = 2**63 - 1
+#: 9999-12-31 23:59:59 UTC: the last second a date_create can show.
+MAX_EPOCH_SECONDS = 253402300799
 #: Most calls one add_calls may make (a guard against a typo such as n=10**9).
 MAX_ADD = 100_000
 
@@ -89,6 +91,14 @@ def id_epoch(group_id: Any) -> int | None:
     except ValueError:
         return None
     return int(local.replace(tzinfo=VN_TZ).timestamp())
+
+
+def _check_epoch(value: Any) -> int:
+    """An epoch in seconds between 1970 and 9999; ValueError otherwise."""
+    epoch = int(value)
+    if not 0 <= epoch <= MAX_EPOCH_SECONDS:
+        raise ValueError(f"epoch out of range: {epoch}")
+    return epoch
 
 
 def _sorted_desc(epochs: array[int]) -> bool:
@@ -542,6 +552,8 @@ class SimulatorState:
             raise ValueError(f"n and p2p must be in 0..{MAX_ADD}")
         if at_epoch is None and age_hours is not None:
             at_epoch = self.now() - round(float(age_hours) * 3600)
+        if at_epoch is not None:
+            at_epoch = _check_epoch(at_epoch)
         with self.lock:
             new, internal = self._add_calls_locked(n, at_epoch, p2p)
         self._send_webhooks(new, internal)
@@ -581,7 +593,7 @@ class SimulatorState:
         results = []
         with self.lock:
             self._ensure_index()
-            fallback = int(epoch) if epoch is not None else self.now()
+            fallback = _check_epoch(epoch) if epoch is not None else self.now()
             for group in groups:
                 readable = group_epoch(group)
                 server_epoch = readable if readable is not None else fallback
