@@ -208,16 +208,25 @@ def test_an_event_name_beside_or_around_the_event_is_accepted():
         assert wrapped.call[key] == plain.call[key] == beside.call[key]
 
 
-def test_the_name_tells_what_the_shape_cannot():
-    # A call log of an internal call has the same shape; its name is enough.
+def test_internal_calls_are_left_to_the_sync():
+    """VBot's history does not list agent-to-agent calls: a webhook does not store them."""
     p2p = dict(load_body(sample("MANUAL_CALL_LOG")), callerMemberNo="101", calleeMemberNo="102")
-    event = event_of({"event_type": "P2P_CALL_LOG", "payload": p2p})
-    assert (event.name, event.kind) == ("P2P_CALL_LOG", CALL)
-    # Both sides are extensions: no customer, exactly as the sync maps an internal call.
-    assert event.call["customer_number"] == ""
+    assert detect_event(p2p) == "P2P_CALL_LOG"
+    assert event_of(p2p).kind == IGNORED
+    assert event_of({"event_type": "P2P_CALL_LOG", "payload": p2p}).kind == IGNORED
+    group = load_body(sample("HISTORY_CALL"))
+    group["callee"][0]["member_no"] = "105"
+    assert detect_event(group) == "HISTORY_CALL_PEERTOPEER"
+    assert event_of(group).kind == IGNORED
+    # One extension and a customer: an ordinary call.
+    assert event_of(dict(p2p, calleeMemberNo="")).kind == CALL
+
+
+def test_the_name_tells_what_the_shape_cannot():
     # A ringing event with an outcome field still rings when it says so.
-    ringing = dict(RINGING_BODY, disposition="")
-    assert event_of(ringing, header_name="IN_COMINGCALL").kind == RINGING
+    ringing = dict(RINGING_BODY, disposition="", durationCall=0)
+    assert detect_event(dict(ringing)) == "MANUAL_CALL_LOG"
+    assert event_of(dict(ringing), header_name="IN_COMINGCALL").kind == RINGING
     assert event_of(dict(ringing, event="incoming-call")).kind == RINGING
 
 
@@ -354,3 +363,43 @@ def test_random_mutations_never_raise_anything_but_a_webhook_error():
 
 def test_the_size_limit_is_the_documented_one():
     assert MAX_BODY_BYTES == 256 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# The simulator's webhook sender speaks the documented shapes: they map as the sync maps
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_simulators_webhooks_map_as_the_sync_maps_their_groups():
+    from vbot_simulator.members import make_members
+    from vbot_simulator.webhooks import EVENTS, PayloadBuilder
+
+    generator = CallGenerator(5, "VB-DEMO", "http://127.0.0.1:1", 80)
+    builder = PayloadBuilder("PR-DEMO", "VB-DEMO", make_members(5), generator.customers)
+    now = 1_775_451_251
+    seen = set()
+    for index in range(400):
+        group = generator.make_group(now - index * 61)
+        synced = map_call(group)
+        for name, body in builder.events(group, EVENTS, 3):
+            event = parse_event(json.loads(json.dumps(body)), now=NOW)
+            seen.add((name, event.kind))
+            assert event.name == name
+            if event.kind == CALL:
+                recorded = name in ("MANUAL_CALL_COMPLETE", "HISTORY_CALL")
+                for key in STORED:
+                    if key in ("record_urls", "has_recording") and not recorded:
+                        continue
+                    assert event.call[key] == synced[key], (name, key, group)
+            elif event.kind == RECORDING:
+                assert event.external_id == synced["external_id"]
+                assert list(event.record_urls) == synced["record_urls"]
+            else:
+                assert event.kind == RINGING
+                assert event.external_id == synced["external_id"]
+                assert event.number_key == (synced["customer_key"] or "")
+                assert group["callee"][0]["member_no"] in event.member_nos
+        internal = generator.p2p_group(generator.new_key(), now - index * 61)
+        for name, body in builder.events(internal, EVENTS, 3, p2p=True):
+            assert parse_event(body, now=NOW).kind == IGNORED, name
+    assert {kind for _name, kind in seen} == {CALL, RECORDING, RINGING}

@@ -10,15 +10,20 @@ event                      shape                                                
 =========================  =====================================================  ===========
 ``MANUAL_CALL_COMPLETE``   ``{"manualCallLog": {...}, "manualCallRecording": ...}`` a call
 ``MANUAL_CALL_LOG``        flat ``transId``, ``typeCall``, ``disposition``, ...    a call
-``P2P_CALL_LOG``           the same shape (internal: both sides are extensions)   a call
 ``HISTORY_CALL``           a historycall group (``group_id``, ``caller`` list...)  a call
+``P2P_CALL_LOG``           a call log whose both sides are extensions             ignored
+``HISTORY_CALL_P...``      a group whose every leg is an extension                ignored
 ``MANUAL_CALL_RECORDING``  ``{"transId", "externalCallId", "recordUrl"}``         a recording
 ``IN_COMINGCALL``          ``transId``, ``caller``, ``callee``, no outcome yet     ringing
 ``AUTO_CALL_*``, AI, ...   auto-call and AI-extraction events                     ignored
 =========================  =====================================================  ===========
 
-A call is mapped by :func:`~.mapping.map_call` itself: the call-log fields are laid out as
-the historycall group VBot's ``getAll`` returns for the same call (``groupId`` = ``transId``
+Internal (agent-to-agent) calls are acknowledged and left to the sync: VBot's call history
+does not list them, and whatever it lists the sync stores, so the database holds VBot's
+history whichever way a call came.
+
+A call is mapped by :func:`~.mapping.map_call` itself: the call-log fields are laid out as the
+historycall group VBot's ``getAll`` returns for the same call (``groupId`` = ``transId``
 = ``group_id``; epoch-ms ``createAt`` = ``date_create``; ``timeCall`` / ``durationCall`` =
 ``time_call`` / ``duration_call``; ``typeCall`` 1 / 2 / 3 = in / out / missed; one leg per
 side with ``callerMemberNo`` / ``calleeMemberNo`` as its ``member_no``), so a webhook and a
@@ -61,13 +66,13 @@ CALL, RECORDING, RINGING, IGNORED = "call", "recording", "ringing", "ignored"
 EVENTS: dict[str, str] = {
     "MANUAL_CALL_COMPLETE": CALL,
     "MANUAL_CALL_LOG": CALL,
-    "P2P_CALL_LOG": CALL,
     "HISTORY_CALL": CALL,
-    "HISTORY_CALL_PEERTOPEER": CALL,
     "MANUAL_CALL_RECORDING": RECORDING,
     "IN_COMINGCALL": RINGING,
-    # Auto calls (campaign bots) are not in the call history the sync reads; AI extractions
-    # carry no call. Accepted and ignored, so that VBot does not retry them.
+    # Internal calls and auto calls (campaign bots) are not in the call history the sync
+    # reads; AI extractions carry no call. Accepted and ignored, so that VBot does not retry.
+    "P2P_CALL_LOG": IGNORED,
+    "HISTORY_CALL_PEERTOPEER": IGNORED,
     "AUTO_CALL_COMPLETE": IGNORED,
     "AUTO_CALL_LOG": IGNORED,
     "AUTO_CALL_RECORDING": IGNORED,
@@ -211,7 +216,7 @@ def detect_event(body: dict[str, Any]) -> str:
     if isinstance(body.get("autoCallLog"), dict):
         return "AUTO_CALL_COMPLETE"
     if isinstance(body.get("caller"), list) or isinstance(body.get("callee"), list):
-        return "HISTORY_CALL"
+        return "HISTORY_CALL_PEERTOPEER" if _internal_group(body) else "HISTORY_CALL"
     if _has(body, "group_id", "date_create", "type_call"):
         return "HISTORY_CALL"
     if _has(body, "transId", "groupId"):
@@ -223,10 +228,23 @@ def detect_event(body: dict[str, Any]) -> str:
             return "MANUAL_CALL_AI_EXTRACTION"
         ended = _has(body, "durationCall", "timeCall", "hangupCause", "endCall", "sipCode")
         if ended or _text(body.get("disposition")):
-            return "MANUAL_CALL_LOG"
+            internal = _text(body.get("callerMemberNo")) and _text(body.get("calleeMemberNo"))
+            return "P2P_CALL_LOG" if internal else "MANUAL_CALL_LOG"
         if _has(body, "caller", "callee", "calleeMemberNo"):
             return "IN_COMINGCALL"
     raise WebhookError("unknown event shape")
+
+
+def _internal_group(group: dict[str, Any]) -> bool:
+    """Whether every leg of a group is an agent's (an extension): an internal call."""
+    legs = [
+        leg
+        for side in ("caller", "callee")
+        if isinstance(group.get(side), list)
+        for leg in group[side]
+        if isinstance(leg, dict)
+    ]
+    return bool(legs) and all(_text(leg.get("member_no")) for leg in legs)
 
 
 def parse_event(

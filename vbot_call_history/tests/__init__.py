@@ -7,4 +7,5 @@ from . import (
     test_sync,
     test_tour,
     test_webhook,
+    test_webhook_simulator,
 )
