@@ -633,7 +633,7 @@ def _ensure_role(host: str, port: int) -> None:
             f"Cannot connect to PostgreSQL on {host}:{port} as {user}: "
             f"{error.splitlines()[-1] if error else 'unknown error'}."
         )
-    sql = f'CREATE ROLE "{user}" LOGIN CREATEDB SUPERUSER'
+    sql = f'CREATE ROLE "{user}" LOGIN CREATEDB'
     created = _psql(host, port, "postgres", sql)
     if created.returncode != 0 and _is_root() and shutil.which("runuser"):
         created = subprocess.run(
