@@ -514,8 +514,8 @@ def _local(host: str) -> bool:
     return host.startswith("/") or host in ("127.0.0.1", "localhost", "::1")
 
 
-def _clusters() -> list[tuple[str, str, str]]:
-    """(version, name, status) of Debian's installed clusters (pg_lsclusters)."""
+def _clusters() -> list[tuple[str, str, int, str]]:
+    """(version, name, port, status) of Debian's installed clusters (pg_lsclusters)."""
     if not shutil.which("pg_lsclusters"):
         return []
     out = subprocess.run(
@@ -524,8 +524,8 @@ def _clusters() -> list[tuple[str, str, str]]:
     clusters = []
     for line in out.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 4:
-            clusters.append((parts[0], parts[1], parts[3]))
+        if len(parts) >= 4 and parts[2].isdigit():
+            clusters.append((parts[0], parts[1], int(parts[2]), parts[3]))
     return clusters
 
 
@@ -551,7 +551,13 @@ def ensure_postgres() -> None:
                     "apt installed PostgreSQL but created no cluster: run "
                     "`pg_createcluster --start <version> main` and try again."
                 )
-        for version, name, status in clusters:
+        clusters = [cluster for cluster in clusters if cluster[2] == port]
+        if not clusters:
+            raise SetupError(
+                f"No installed PostgreSQL cluster uses port {port} (pg_lsclusters): set PGPORT "
+                "to the port of yours, or create one (pg_createcluster --start <version> main)."
+            )
+        for version, name, _port, status in clusters:
             if status == "online":
                 continue
             command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"]
