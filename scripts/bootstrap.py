@@ -47,8 +47,13 @@ ODOO_BRANCH = "18.0"
 SUPPORTED = ((3, 10), (3, 11), (3, 12))
 # Odoo's requirements.txt pins packages for Debian's Python; from PyPI, on Python 3.10-3.12, these
 # lines need replacing. This table is the one place that says so (see README, "Set-up").
-#   name in Odoo's file -> (replacement requirement or None to leave it out, why)
+#   "name" or "name==version" in Odoo's file -> (replacement requirement, or None to leave the
+#   line out; why). "{version}" in a replacement is the version Odoo pins.
 ODOO_REQUIREMENT_CHANGES = {
+    "gevent==21.8.0": (
+        "gevent==21.12.0",
+        "21.8.0 (Python 3.10 only) has no wheel and no longer compiles; 21.12.0 has wheels",
+    ),
     "psycopg2": (
         "psycopg2-binary=={version}",
         "psycopg2 builds only with libpq-dev and a compiler; the binary wheel is the same code",
@@ -61,7 +66,7 @@ ODOO_REQUIREMENT_CHANGES = {
 }
 CONSTRAINTS = REPO / "scripts" / "odoo-constraints.txt"  # setuptools<70 for Odoo's old sdists
 # Bump when the build steps change: a stamp of another build version is rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 _started = time.monotonic()
 _did_work = False
@@ -450,8 +455,9 @@ def _odoo_requirements(root: Path) -> list[str]:
         if not line:
             continue
         requirement, _, marker = line.partition(";")
-        name = requirement.split("=", 1)[0].split("<", 1)[0].split(">", 1)[0].strip()
-        change = ODOO_REQUIREMENT_CHANGES.get(name.lower())
+        name = requirement.split("=", 1)[0].split("<", 1)[0].split(">", 1)[0].strip().lower()
+        pinned = "".join(requirement.split()).lower()
+        change = ODOO_REQUIREMENT_CHANGES.get(pinned) or ODOO_REQUIREMENT_CHANGES.get(name)
         if change:
             replacement = change[0]
             if replacement is None:
