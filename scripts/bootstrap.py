@@ -66,7 +66,7 @@ ODOO_REQUIREMENT_CHANGES = {
 }
 CONSTRAINTS = REPO / "scripts" / "odoo-constraints.txt"  # setuptools<70 for Odoo's old sdists
 # Bump when the build steps change: a stamp of another build version is rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 
 _started = time.monotonic()
 _did_work = False
@@ -228,23 +228,31 @@ def ensure_venv() -> tuple[str, str]:
     odoo_src = _odoo_source(source)  # a wrong ODOO_SOURCE fails here, before anything changes
     stamp = _read_stamp()
     python = VENV / "bin" / "python"
-    if stamp and python.exists() and stamp.get("build") == BUILD_VERSION:
-        wanted = _source_identity(source) if source else stamp.get("source")
-        if wanted == stamp.get("source") and _odoo_of(str(python)) == stamp.get("odoo_root"):
-            requirements = _file_digest(REPO / "requirements.txt")
-            if stamp.get("requirements") != requirements:
-                step("requirements.txt changed: installing it into .venv")
-                _pip(
-                    str(python),
-                    ["-r", str(REPO / "requirements.txt")],
-                    "pip could not install requirements.txt",
-                )
-                stamp["requirements"] = requirements
-                STAMP.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
-            return str(python), stamp["odoo_root"]
-        step("The existing .venv was built from another Odoo source or is broken: rebuilding it")
-    elif VENV.exists():
-        step("Removing an unfinished .venv (an earlier set-up did not complete)")
+    if stamp is None:
+        if VENV.exists():
+            step("Removing an unfinished .venv (an earlier set-up did not complete)")
+    elif source and _source_identity(source) != stamp.get("source"):
+        step(f"ODOO_SOURCE is not what .venv was built from: building .venv again from {source}")
+    elif stamp.get("build") != BUILD_VERSION or not python.exists():
+        step("The set-up changed since .venv was built: building it again")
+        source = source or _recorded_source(stamp)
+        odoo_src = _odoo_source(source)
+    elif _odoo_of(str(python)) != stamp.get("odoo_root"):
+        step("Odoo no longer imports in .venv: building it again")
+        source = source or _recorded_source(stamp)
+        odoo_src = _odoo_source(source)
+    else:
+        requirements = _file_digest(REPO / "requirements.txt")
+        if stamp.get("requirements") != requirements:
+            step("requirements.txt changed: installing it into .venv")
+            _pip(
+                str(python),
+                ["-r", str(REPO / "requirements.txt")],
+                "pip could not install requirements.txt",
+            )
+            stamp["requirements"] = requirements
+            STAMP.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
+        return str(python), stamp["odoo_root"]
     try:
         odoo_src = _prepare_source(source, odoo_src)
         shutil.rmtree(VENV, ignore_errors=True)
@@ -256,6 +264,18 @@ def ensure_venv() -> tuple[str, str]:
             raise
     finally:
         shutil.rmtree(UNPACKED, ignore_errors=True)
+
+
+def _recorded_source(stamp: dict) -> str | None:
+    """The ODOO_SOURCE an earlier build used, if it is still there (else GitHub)."""
+    kind, _, rest = str(stamp.get("source") or "").partition(":")
+    if kind == "file":
+        path = rest.rsplit(":", 2)[0]
+    elif kind == "dir":
+        path = rest
+    else:
+        return None
+    return path if Path(path).exists() else None
 
 
 def _build_venv(source: str | None, odoo_src: Path | None) -> tuple[str, str]:
