@@ -78,13 +78,9 @@ class VbotAccount(models.Model):
     )
     webhook_last_date = fields.Datetime("Last webhook", compute="_compute_webhook_stats")
     webhook_accepted_count = fields.Integer("Accepted", compute="_compute_webhook_stats")
-    webhook_rejected_count = fields.Integer("Rejected", compute="_compute_webhook_stats")
-    webhook_last_rejection_date = fields.Datetime(
-        "Last rejection", compute="_compute_webhook_stats"
-    )
-    webhook_last_rejection = fields.Char(
-        "Reason of the last rejection", compute="_compute_webhook_stats"
-    )
+    webhook_rejected_count = fields.Integer("Refused", compute="_compute_webhook_stats")
+    webhook_last_rejection_date = fields.Datetime("Last refusal", compute="_compute_webhook_stats")
+    webhook_last_rejection = fields.Char("Why it was refused", compute="_compute_webhook_stats")
 
     _sql_constraints = [
         ("webhook_uuid_uniq", "unique(webhook_uuid)", "A webhook id belongs to one account."),

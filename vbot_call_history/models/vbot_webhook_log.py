@@ -20,7 +20,7 @@ class VbotWebhookLog(models.Model):
     event = fields.Char(readonly=True, help="The event VBot sent, as named or told by its shape.")
     external_id = fields.Char("VBot ID", readonly=True)
     state = fields.Selection(
-        [("accepted", "Accepted"), ("ignored", "Ignored"), ("rejected", "Rejected")],
+        [("accepted", "Accepted"), ("ignored", "Ignored"), ("rejected", "Refused")],
         required=True,
         readonly=True,
     )

@@ -32,3 +32,11 @@ class TestVietnamese(TransactionCase):
         )
         arch = self.vi["res.partner"].get_view(self.vi.ref("base.view_partner_form").id)["arch"]
         self.assertIn("Tải cuộc gọi", arch)
+
+    def test_webhooks_speak_vietnamese(self):
+        arch = self.vi["vbot.account"].get_view(
+            self.vi.ref("vbot_call_history.vbot_account_view_form").id
+        )["arch"]
+        self.assertIn("Tạo URL mới", arch)
+        self.assertEqual(self.labels("vbot.call", "origin")["webhook"], "Webhook")
+        self.assertEqual(self.labels("vbot.webhook.log", "state")["rejected"], "Bị từ chối")
