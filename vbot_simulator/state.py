@@ -307,7 +307,7 @@ class SimulatorState:
         self._indexed_len = -1
         self._version = 0
         self._cache: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
-        self._blocks: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._blocks: OrderedDict[int, list[Record]] = OrderedDict()
         self._blocks_lock = threading.Lock()
         # Millions of fresh objects would trigger repeated full GC passes: pause the collector.
         gc_enabled = gc.isenabled()
