@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,7 +67,7 @@ def ids(groups: Any) -> list[str]:
 
 
 def group_epoch(group: dict[str, Any]) -> int:
-    return int(parse_vbot_datetime(group["date_create"]).replace(tzinfo=UTC).timestamp())
+    return int(parse_vbot_datetime(group["date_create"]).replace(tzinfo=timezone.utc).timestamp())
 
 
 def free_port() -> int:
@@ -206,7 +206,7 @@ def test_window_accepts_aware_naive_and_epoch(simulator):
     epochs = sorted(group_epoch(group) for group in simulator.state.calls)
     start, end = epochs[10], epochs[150]
     expected = client.count(date_from=start, date_to=end)
-    naive = datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
+    naive = datetime.fromtimestamp(start, timezone.utc).replace(tzinfo=None)
     hanoi = datetime.fromtimestamp(end, timezone(timedelta(hours=7)))
     assert client.count(date_from=naive, date_to=hanoi) == expected
     window = list(client.iter_calls(date_from=naive, date_to=hanoi))
