@@ -1,5 +1,7 @@
 """What webhooks do to calls, and the incoming-call card's data."""
 
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
@@ -12,6 +14,8 @@ INCOMING_END = "vbot_call_history/incoming_end"
 #: How long a card stays when no call log takes it away (a ringing call is given up by
 #: VBot after about a minute).
 CARD_TIMEOUT = 90
+#: A ringing event delivered later than this (seconds) shows no card.
+RING_MAX_AGE = 600
 _MAX_NUMBER = 64
 
 
@@ -70,6 +74,10 @@ class VbotCall(models.Model):
         Only the number and ids travel on the bus; the card asks for the rest with the
         user's own rights (:meth:`vbot_incoming_card`).
         """
+        if self._find_call(account, event.external_id):
+            return "not shown: the call has ended"  # its log came first (reordered delivery)
+        if event.date and event.date < fields.Datetime.now() - timedelta(seconds=RING_MAX_AGE):
+            return "not shown: rang too long ago"  # a late delivery
         users = self._webhook_ring_users(account, event.member_nos)
         if not users:
             return "ringing, no VBot user to show it to"

@@ -3,9 +3,9 @@
 import json
 from unittest.mock import patch
 
+from odoo import sql_db
 from odoo.addons.bus.models.bus import dispatch
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
-from odoo.sql_db import TestCursor
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..services.webhook import parse_event
@@ -43,7 +43,9 @@ class TestIncomingCallTour(HttpCase):
             patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True)
         )
         cls.startClassPatcher(
-            patch.object(TestCursor, "commit", _commit_and_wake_websockets(TestCursor.commit))
+            patch.object(
+                sql_db.TestCursor, "commit", _commit_and_wake_websockets(sql_db.TestCursor.commit)
+            )
         )
         cls.sim = start_simulator(calls=10, seed=4, days=1)
         cls.addClassCleanup(cls.sim.stop)

@@ -353,7 +353,7 @@ class TestWebhookRinging(WebhookCase):
             "callee": "842455599940",
             "calleeMemberNo": member_no,
             "hotline": "842455599940",
-            "createAt": 1775451251000,
+            "createAt": int(datetime.now().timestamp() * 1000),
         }
         return self.post(body)
 
@@ -384,6 +384,18 @@ class TestWebhookRinging(WebhookCase):
         self.assertEqual(list(self.notified(INCOMING_END)), [self.agent.partner_id])
         self.assertEqual(len(self.calls()), 1)
         self.assertFalse(self.env["vbot.call.pending"].search([]))
+
+    def test_no_card_for_a_call_that_ended_or_rang_long_ago(self):
+        self.post(webhook_sample("MANUAL_CALL_LOG"))
+        self.assertIn("ended", self.ring("104").json()["result"])
+        old = {
+            "transId": "old-ring",
+            "caller": "0364307520",
+            "calleeMemberNo": "104",
+            "createAt": int((datetime.now() - timedelta(hours=1)).timestamp() * 1000),
+        }
+        self.assertIn("too long ago", self.post(old).json()["result"])
+        self.assertFalse(self.notified(INCOMING))
 
     def test_an_unmapped_extension_rings_every_vbot_user_of_the_company(self):
         self.ring("999")
