@@ -1,7 +1,12 @@
 /** @odoo-module **/
 import { Component, reactive, useState } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
-import { deserializeDate, deserializeDateTime, formatDate, formatDateTime } from "@web/core/l10n/dates";
+import {
+    deserializeDate,
+    deserializeDateTime,
+    formatDate,
+    formatDateTime,
+} from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
@@ -69,7 +74,7 @@ export const vbotIncomingCallService = {
             const timeout = (payload.timeout || DEFAULT_TIMEOUT) * 1000;
             timers.set(
                 key,
-                browser.setTimeout(() => remove(key), timeout)
+                browser.setTimeout(() => remove(key), timeout),
             );
             load(card);
         });

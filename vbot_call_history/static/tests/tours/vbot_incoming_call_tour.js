@@ -94,7 +94,8 @@ registry.category("web_tour.tours").add("vbot_incoming_call_tour", {
         },
         {
             content: "Every VBot user sees it, as an unknown number",
-            trigger: ".o_vbot_incoming_card:has(.o_vbot_incoming_number:contains(0987 654 321)) .o_vbot_incoming_unknown",
+            trigger:
+                ".o_vbot_incoming_card:has(.o_vbot_incoming_number:contains(0987 654 321)) .o_vbot_incoming_unknown",
         },
         {
             content: "The Unknown numbers list is a click away",
@@ -126,7 +127,8 @@ registry.category("web_tour.tours").add("vbot_incoming_call_colleague_tour", {
         },
         {
             content: "The colleague sees the call for everyone",
-            trigger: ".o_vbot_incoming_card[data-call-id='tour-everyone'] .o_vbot_incoming_number:contains(0912 000 111)",
+            trigger:
+                ".o_vbot_incoming_card[data-call-id='tour-everyone'] .o_vbot_incoming_number:contains(0912 000 111)",
         },
         {
             content: "and never the call ringing extension 104",
