@@ -25,6 +25,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from hostile import ForeignListener
 from vbot_simulator import SimulatorConfig, SimulatorServer
 
 SimFactory = Callable[..., SimulatorServer]
@@ -69,3 +70,11 @@ def simulator(request: pytest.FixtureRequest, sim_factory: SimFactory) -> Simula
     kwargs: dict[str, Any] = {"calls": 200, "seed": 1}
     kwargs.update(getattr(request, "param", None) or {})
     return sim_factory(**kwargs)
+
+
+@pytest.fixture
+def foreign() -> Iterator[ForeignListener]:
+    """A listener that must receive nothing (see :class:`ForeignListener`)."""
+    listener = ForeignListener()
+    yield listener
+    listener.stop()
