@@ -35,7 +35,7 @@ drop_db "$DEMO_DB"
 
 echo "== Adding the simulator's customers as contacts and syncing =="
 # shellcheck disable=SC2046
-VBOT_CUSTOMERS="$VAR_DIR/customers.json" "$PYTHON" -m odoo shell $(odoo_db_args) -d "$DEMO_DB" \
+VBOT_CUSTOMERS="$VAR_DIR/customers.json" VBOT_SIM_PORT="$SIM_PORT" "$PYTHON" -m odoo shell $(odoo_db_args) -d "$DEMO_DB" \
     --addons-path="$ODOO_ADDONS_PATH" --no-http --log-level=warn < scripts/demo_setup.py
 
 echo "== Odoo on http://localhost:${HTTP_PORT}  (login: admin / password: admin) =="

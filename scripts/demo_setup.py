@@ -15,6 +15,10 @@ for index, customer in enumerate(customers):
     values.append(vals)
 Partner.create(values)
 account = env.ref("vbot_call_history.demo_vbot_account")
+# The simulator is not a VBot host: allow its address (README, Security) and point at it.
+simulator = f"127.0.0.1:{os.environ.get('VBOT_SIM_PORT', '8765')}"
+env["ir.config_parameter"].set_param("vbot_call_history.allowed_hosts", simulator)
+account.write({"base_url": f"http://{simulator}/v2.0", "password": "demo"})
 account.action_sync()
 calls = env["vbot.call"].search_count([("account_id", "=", account.id)])
 linked = env["vbot.call"].search_count(

@@ -26,6 +26,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from hostile import ForeignListener
+
 from vbot_simulator import SimulatorConfig, SimulatorServer
 
 SimFactory = Callable[..., SimulatorServer]

@@ -13,7 +13,6 @@ import socket
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
