@@ -9,6 +9,9 @@
 
 ``sim_factory`` a factory ``sim_factory(**SimulatorConfig kwargs) -> started server``; every
                 server it made is stopped at teardown.
+
+``foreign``     a started :class:`vbot_simulator.ForeignListener` (another host on 127.0.0.1
+                that records every request it gets), stopped at teardown.
 """
 
 from __future__ import annotations
@@ -25,9 +28,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from hostile import ForeignListener
-
-from vbot_simulator import SimulatorConfig, SimulatorServer
+from vbot_simulator import ForeignListener, SimulatorConfig, SimulatorServer
 
 SimFactory = Callable[..., SimulatorServer]
 
@@ -75,7 +76,6 @@ def simulator(request: pytest.FixtureRequest, sim_factory: SimFactory) -> Simula
 
 @pytest.fixture
 def foreign() -> Iterator[ForeignListener]:
-    """A listener that must receive nothing (see :class:`ForeignListener`)."""
-    listener = ForeignListener()
-    yield listener
-    listener.stop()
+    """A started ForeignListener; stopped at teardown."""
+    with ForeignListener() as listener:
+        yield listener

@@ -1,5 +1,4 @@
-"""Hostile recording URLs and a listener that must receive nothing, for the client's and
-the proxy's tests.
+"""Recording URLs a hostile payload could carry, for the client's and the proxy's tests.
 
 Each is a template: ``{sim}`` is the account's server (``127.0.0.1:PORT``), ``{sim_port}``
 its port, ``{foreign}`` / ``{foreign_port}`` a listener that must receive nothing, ``{path}``
@@ -7,12 +6,6 @@ a real recording path on the account (``/v2.0/api/crm/historycall/record/<id>``)
 bring a byte to the foreign listener; a request may only ever reach the account's own server.
 The Odoo tests load this file by path (it needs no Odoo).
 """
-
-from __future__ import annotations
-
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 HOSTILE_URLS = [
     # another port of the same host, another name for it
@@ -94,47 +87,3 @@ def hostile_urls(sim_port: int, foreign_port: int, record_id: str) -> list[str]:
         "path": f"/v2.0/api/crm/historycall/record/{record_id}",
     }
     return [template.format(**values) for template in HOSTILE_URLS]
-
-
-class ForeignListener:
-    """A server on 127.0.0.1 that nobody should reach: it records every request it gets.
-
-    ``redirect_to`` makes it answer 302 to that URL (a hostile server steering a client).
-    """
-
-    def __init__(self, redirect_to: str | None = None) -> None:
-        listener = self
-        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                listener.requests.append((self.command, self.path, dict(self.headers), body))
-                if listener.redirect_to:
-                    self.send_response(302)
-                    self.send_header("Location", listener.redirect_to)
-                else:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "audio/wav")
-                self.send_header("Content-Length", "4")
-                self.end_headers()
-                self.wfile.write(b"RIFF")
-
-            do_GET = do_POST = do_HEAD = _any
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.redirect_to = redirect_to
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

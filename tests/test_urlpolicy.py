@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import pytest
-from hostile import HOSTILE_URLS, ForeignListener, hostile_urls
+from hostile import HOSTILE_URLS, hostile_urls
 
 from vbot_call_history.services.client import (
     VBotClient,
@@ -26,6 +26,7 @@ from vbot_call_history.services.urlpolicy import (
     parse_host_entry,
     parse_url,
 )
+from vbot_simulator import ForeignListener
 
 
 def recorded(sim: Any) -> dict[str, Any]:
@@ -229,7 +230,7 @@ def test_name_resolving_to_loopback_is_refused_when_connecting(simulator):
 
 
 def test_client_ignores_proxies_and_netrc_of_the_environment(simulator, monkeypatch, tmp_path):
-    listener = ForeignListener()
+    listener = ForeignListener().start()
     try:
         monkeypatch.setenv("HTTP_PROXY", listener.url)
         monkeypatch.setenv("http_proxy", listener.url)
@@ -243,38 +244,33 @@ def test_client_ignores_proxies_and_netrc_of_the_environment(simulator, monkeypa
         listener.stop()
 
 
-def test_redirects_are_never_followed(sim_factory, foreign):
+@pytest.mark.parametrize("version", ["v2", "v3"])
+def test_redirects_are_never_followed(simulator, foreign, version):
     """The account's server answers 302 to another host: nothing goes there, no retry."""
-    redirector = ForeignListener(redirect_to=foreign.url + "/v2.0/api/crm/historycall/countAll")
-    try:
-        client = VBotClient(
-            redirector.url + "/v3.0",
-            "v3",
-            api_key="k3y-s3cret",
-            max_retries=0,
-            url_policy=UrlPolicy(f"127.0.0.1:{redirector.port}"),
-        )
-        with pytest.raises(VBotResponseError):
-            client.count()
-        with pytest.raises(VBotResponseError):
-            client.open_recording("abc")
-        v2 = VBotClient(
-            redirector.url + "/v2.0",
-            "v2",
-            username="u",
-            password="pa55-s3cret",
-            max_retries=0,
-            url_policy=UrlPolicy(f"127.0.0.1:{redirector.port}"),
-        )
-        with pytest.raises(VBotError):
-            v2.test_connection()  # POST /token answered 302
-        assert [r[1] for r in redirector.requests] == [
-            "/v3.0/api/crm/historycall/countAll",
-            "/v3.0/api/crm/historycall/record/abc",
-            "/v2.0/token",
-        ]
-    finally:
-        redirector.stop()
+    # Even an allowed host: a redirect is never followed.
+    policy = UrlPolicy(f"127.0.0.1:{simulator.port} 127.0.0.1:{foreign.port}")
+    config = simulator.state.config
+    client = VBotClient(
+        simulator.base_url_v2 if version == "v2" else simulator.base_url_v3,
+        version,
+        username=config.username,
+        password=config.password,
+        vbot_id=config.vbot_id,
+        project_code=config.project_code,
+        api_key=config.api_key,
+        url_policy=policy,
+    )
+    client.authenticate()
+    simulator.state.set_faults(queue=["redirect"] * 4, redirect_to=foreign.url + "/steal")
+    for attempt in (
+        client.count,
+        lambda: client.fetch_page(1),
+        lambda: client.open_recording(recorded(simulator)["group_id"]),
+    ):
+        with pytest.raises(VBotResponseError) as info:
+            attempt()
+        assert info.value.code == 302
+    assert simulator.state.request_count("/token") == (1 if version == "v2" else 0)
     assert not foreign.requests
 
 

@@ -11,7 +11,7 @@ _REPO = str(Path(__file__).resolve().parents[2])
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from vbot_simulator import SimulatorConfig, SimulatorServer  # noqa: E402
+from vbot_simulator import ForeignListener, SimulatorConfig, SimulatorServer  # noqa: E402, F401
 
 
 def _load_hostile():

@@ -14,7 +14,14 @@ from odoo.models import regex_private
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..models import vbot_account
-from .common import ALLOWED_HOSTS_PARAM, account_values, allow_hosts, hostile, start_simulator
+from .common import (
+    ALLOWED_HOSTS_PARAM,
+    ForeignListener,
+    account_values,
+    allow_hosts,
+    hostile,
+    start_simulator,
+)
 
 ADDON_MODULE = "odoo.addons.vbot_call_history."
 
@@ -89,7 +96,7 @@ class SecurityCase(RpcMixin, HttpCase):
         super().setUpClass()
         cls.sim = start_simulator(calls=40, seed=11, days=5, password=PASSWORD, api_key=API_KEY)
         cls.sim_b = start_simulator(calls=10, seed=12, days=5)
-        cls.foreign = hostile.ForeignListener()
+        cls.foreign = ForeignListener().start()
         for stop in (cls.sim.stop, cls.sim_b.stop, cls.foreign.stop):
             cls.addClassCleanup(stop)
         allow_hosts(cls.env, cls.sim, cls.sim_b)
@@ -360,10 +367,10 @@ class TestWhereCredentialsGo(SecurityCase):
         self.rpc(manager, "vbot.account", "action_sync", [self.account.ids])
         self.account.new_api_key = WRONG
         self.rpc(manager, "vbot.account", "action_sync", [self.account.ids])
-        redirector = hostile.ForeignListener(redirect_to=self.foreign.url + "/steal")
-        self.addCleanup(redirector.stop)
-        allow_hosts(self.env, redirector, self.foreign)  # even allowed, never followed
-        self.account.write({"base_url": redirector.url + "/v3.0", "new_api_key": API_KEY})
+        allow_hosts(self.env, self.foreign)  # even an allowed host: never followed
+        self.account.new_api_key = API_KEY
+        redirects = self.sim.state.request_count()
+        self.sim.state.set_faults(queue=["redirect"] * 3, redirect_to=self.foreign.url + "/steal")
         self.rpc(manager, "vbot.account", "action_test_connection", [self.account.ids])
         self.rpc(manager, "vbot.account", "action_sync", [self.account.ids])
         self.authenticate("sec_vbot_user", "sec_vbot_user")
@@ -372,7 +379,8 @@ class TestWhereCredentialsGo(SecurityCase):
         response = self.url_open(f"/vbot_call_history/recording/{recorded.id}")
         self.assertEqual(response.status_code, 404)
         self.answers.append(response.text)
-        self.assertTrue(redirector.requests)
+        self.assertEqual(self.sim.state.request_count() - redirects, 3)
+        self.assertFalse(self.sim.state.faults.queue)  # all three redirects were answered
         self.assertFalse(self.foreign.requests)
         # What a VBot Manager can read of the accounts and logs.
         account_fields = list(
@@ -426,16 +434,19 @@ class TestRecordingProxyCannotBeSteered(SecurityCase):
         self.assertEqual([p for _m, p, _q in self.sim.state.requests if "/record/" in p], played)
 
     def test_a_server_that_redirects_gets_no_second_chance(self):
-        redirector = hostile.ForeignListener(redirect_to=self.foreign.url + "/steal")
-        self.addCleanup(redirector.stop)
-        allow_hosts(self.env, redirector, self.foreign)  # even allowed, never followed
-        self.account.write({"base_url": redirector.url + "/v2.0", "new_password": PASSWORD})
+        """VBot's server answers the recording with a 302 elsewhere: 404, nothing follows."""
+        allow_hosts(self.env, self.foreign)  # even an allowed host: never followed
         call = self.env["vbot.call"].search(
             [("account_id", "=", self.account.id), ("has_recording", "=", True)], limit=1
         )
-        call.recording_urls = False  # the URL comes from the account and the id
         self.authenticate("sec_vbot_user", "sec_vbot_user")
-        response = self.url_open(f"/vbot_call_history/recording/{call.id}")
-        self.assertEqual(response.status_code, 404)
-        self.assertEqual([r[1] for r in redirector.requests], ["/v2.0/token"])
+        url = f"/vbot_call_history/recording/{call.id}"
+        self.assertEqual(self.url_open(url).status_code, 200)  # token now cached
+        for recording_urls in (call.recording_urls, False):  # payload URL, or account + id
+            call.recording_urls = recording_urls
+            self.sim.state.set_faults(queue=["redirect"], redirect_to=self.foreign.url + "/x")
+            before = self.sim.state.request_count("/record/")
+            self.assertEqual(self.url_open(url).status_code, 404)
+            self.assertEqual(self.sim.state.request_count("/record/"), before + 1)
+            self.assertFalse(self.sim.state.faults.queue)
         self.assertFalse(self.foreign.requests)
