@@ -3,7 +3,7 @@
 # a fresh Odoo 18 database (pytest-odoo, with an HTTP server for the browser tour).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-prepare
+prepare --chromium
 
 TEST_DB="${TEST_DB:-vbot_test}"
 export VBOT_FAIL_ON_SKIP="${VBOT_FAIL_ON_SKIP:-1}"
