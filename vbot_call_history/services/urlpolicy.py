@@ -137,10 +137,11 @@ def _canonical_host(raw: str) -> str:
         except ValueError:
             raise UrlRefused("syntax", "The address in brackets is not an IPv6 address") from None
         return str(address)
-    try:
-        return str(ipaddress.IPv4Address(host))  # dotted quad only, no leading zeros
-    except ValueError:
-        pass
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            return str(ipaddress.IPv4Address(host))  # dotted quad only, no leading zeros
+        except ValueError:
+            raise UrlRefused("syntax", f"{raw!r} is not a canonical IPv4 address") from None
     labels = host.split(".")
     if (
         len(host) > 253
@@ -388,7 +389,7 @@ class PolicyAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+        result = super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
         http_conn = _checked_connection(HTTPConnection, "http", self.policy)
         https_conn = _checked_connection(HTTPSConnection, "https", self.policy)
         self.poolmanager.pool_classes_by_scheme = {
@@ -397,6 +398,7 @@ class PolicyAdapter(HTTPAdapter):
                 "CheckedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}
             ),
         }
+        return result
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         raise UrlRefused("host", "VBot requests are not sent through a proxy")

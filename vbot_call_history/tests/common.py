@@ -11,7 +11,7 @@ _REPO = str(Path(__file__).resolve().parents[2])
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from vbot_simulator import ForeignListener, SimulatorConfig, SimulatorServer  # noqa: E402, F401
+from vbot_simulator import ForeignListener, SimulatorConfig, SimulatorServer  # noqa: E402
 
 
 def _load_hostile():
@@ -34,6 +34,11 @@ def start_simulator(**config):
     server = SimulatorServer(SimulatorConfig(**config), host="127.0.0.1", port=0)
     server.start()
     return server
+
+
+def start_foreign():
+    """A started listener standing for a host nobody configured: it must receive nothing."""
+    return ForeignListener().start()
 
 
 def allow_hosts(env, *servers):

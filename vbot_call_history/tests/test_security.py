@@ -16,10 +16,10 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from ..models import vbot_account
 from .common import (
     ALLOWED_HOSTS_PARAM,
-    ForeignListener,
     account_values,
     allow_hosts,
     hostile,
+    start_foreign,
     start_simulator,
 )
 
@@ -96,7 +96,7 @@ class SecurityCase(RpcMixin, HttpCase):
         super().setUpClass()
         cls.sim = start_simulator(calls=40, seed=11, days=5, password=PASSWORD, api_key=API_KEY)
         cls.sim_b = start_simulator(calls=10, seed=12, days=5)
-        cls.foreign = ForeignListener().start()
+        cls.foreign = start_foreign()
         for stop in (cls.sim.stop, cls.sim_b.stop, cls.foreign.stop):
             cls.addClassCleanup(stop)
         allow_hosts(cls.env, cls.sim, cls.sim_b)
