@@ -433,6 +433,17 @@ class TestRecordingProxyCannotBeSteered(SecurityCase):
         # Nothing but the account's server was asked, and never for the recording again.
         self.assertEqual([p for _m, p, _q in self.sim.state.requests if "/record/" in p], played)
 
+    def test_only_vbot_users_of_the_company_hear_it(self):
+        call = self.env["vbot.call"].search(
+            [("account_id", "=", self.account.id), ("has_recording", "=", True)], limit=1
+        )
+        before = self.sent()
+        for login in ("sec_portal", "sec_internal", "sec_manager_b"):
+            self.authenticate(login, login)
+            response = self.url_open(f"/vbot_call_history/recording/{call.id}")
+            self.assertEqual(response.status_code, 404, login)
+        self.assertEqual(self.sent(), before)
+
     def test_a_server_that_redirects_gets_no_second_chance(self):
         """VBot's server answers the recording with a 302 elsewhere: 404, nothing follows."""
         allow_hosts(self.env, self.foreign)  # even an allowed host: never followed
