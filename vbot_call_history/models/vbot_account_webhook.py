@@ -12,7 +12,6 @@ import uuid
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from ..services.webhook import CALL, IGNORED, RECORDING, RINGING
 
@@ -144,9 +143,10 @@ class VbotAccount(models.Model):
     # ------------------------------------------------------------------
     def action_webhook_generate_secret(self):
         """Make a new auth header value, keep its digest, and show it once."""
-        self._webhook_check_manager()
+        account = self._check_vbot_caller()
+        account.ensure_one()
         secret = secrets.token_urlsafe(32)
-        self.sudo()._webhook_set_secret(secret)
+        account._webhook_set_secret(secret)
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Webhook auth header"),
@@ -154,23 +154,27 @@ class VbotAccount(models.Model):
             "view_mode": "form",
             "target": "new",
             "context": {
-                "default_account_id": self.id,
-                "default_url": self.sudo().webhook_url,
+                "default_account_id": account.id,
+                "default_url": account.webhook_url,
                 "default_secret": secret,
             },
         }
 
     def action_webhook_regenerate_url(self):
         """Give the account a new webhook URL; the old one answers 404 from now on."""
-        self._webhook_check_manager()
-        self.sudo().webhook_uuid = _new_uuid()
+        for account in self._check_vbot_caller():
+            account.webhook_uuid = _new_uuid()
         return True
 
-    def _webhook_check_manager(self):
-        self.ensure_one()
-        if not self.env.user.has_group("vbot_call_history.group_vbot_manager"):
-            raise AccessError(self.env._("Only VBot managers can change the webhook."))
-        self.check_access("write")
+    def vbot_incoming_card(self, number=""):
+        """The incoming-call card's data about ``number`` ringing on this account.
+
+        For VBot users working in the account's company; read with their own rights, so
+        the card never shows what they could not open themselves.
+        """
+        account = self._check_vbot_caller("vbot_call_history.group_vbot_user")
+        account.ensure_one()
+        return self.env["vbot.call"]._incoming_card(account.company_id, number)
 
     # ------------------------------------------------------------------
     # Receiving (the controller calls these on the account of the URL, as superuser)

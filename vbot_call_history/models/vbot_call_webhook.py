@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from ..services.phone import match_key
 from .vbot_call import _format_seconds, _resolve_candidates
@@ -72,7 +71,7 @@ class VbotCall(models.Model):
         """Show the card of a ringing call to the agent it rings, else to every VBot user.
 
         Only the number and ids travel on the bus; the card asks for the rest with the
-        user's own rights (:meth:`vbot_incoming_card`).
+        user's own rights (``vbot.account.vbot_incoming_card``).
         """
         if self._find_call(account, event.external_id):
             return "not shown: the call has ended"  # its log came first (reordered delivery)
@@ -117,19 +116,14 @@ class VbotCall(models.Model):
             partners._bus_send(INCOMING_END, {"id": external_id, "account_id": account.id})
 
     @api.model
-    def vbot_incoming_card(self, number, company_id=False):
-        """What the incoming-call card shows about ``number``, read with the user's rights.
+    def _incoming_card(self, company, number):
+        """What the incoming-call card shows about ``number``, read with this env's rights.
 
-        For VBot users, in one of their companies: the contact owning the number (name,
-        company, salesperson, photo), its last three calls and open activities; for an
-        unknown number, the calls from it and whether the user may create a contact.
+        The contact owning the number in ``company`` (name, company, salesperson, photo),
+        its last three calls and open activities; for an unknown number, the calls from it
+        and whether the user may create a contact. Reached through
+        ``vbot.account.vbot_incoming_card``, which checks the caller.
         """
-        user = self.env.user
-        if not user.has_group("vbot_call_history.group_vbot_user"):
-            raise AccessError(self.env._("Only VBot users can see incoming calls."))
-        company = self.env["res.company"].browse(company_id) if company_id else self.env.company
-        if company not in user.company_ids:
-            raise AccessError(self.env._("This call belongs to a company you cannot access."))
         number = number[:_MAX_NUMBER] if isinstance(number, str) else ""
         key = match_key(number)
         Partner = self.env["res.partner"].with_context(active_test=True)

@@ -9,7 +9,7 @@ from odoo.addons.bus.websocket import WebsocketConnectionHandler
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..services.webhook import parse_event
-from .common import account_values, start_simulator, webhook_sample
+from .common import account_values, allow_hosts, start_simulator, webhook_sample
 
 # The tour posts to this account's webhook (see static/tests/tours/vbot_incoming_call_tour.js).
 TOUR_UUID = "5f2b3c1e-0c8a-4f4e-9d55-2c1a7a6b9e01"
@@ -49,6 +49,7 @@ class TestIncomingCallTour(HttpCase):
         )
         cls.sim = start_simulator(calls=10, seed=4, days=1)
         cls.addClassCleanup(cls.sim.stop)
+        allow_hosts(cls.env, cls.sim)
         cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
         cls.account = cls.env["vbot.account"].create(
             account_values(cls.sim, webhook_active=True, webhook_uuid=TOUR_UUID)

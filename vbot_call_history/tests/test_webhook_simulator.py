@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from odoo.tests import HttpCase, tagged
 
 from ..services.phone import match_key
-from .common import WEBHOOK_SECRET, account_values, enable_webhooks, start_simulator
+from .common import WEBHOOK_SECRET, account_values, allow_hosts, enable_webhooks, start_simulator
 
 
 @tagged("post_install", "-at_install")
@@ -19,6 +19,7 @@ class TestWebhooksFromTheSimulator(HttpCase):
         cls.anchor = int(time.time()) - 2 * 3600
         cls.sim = start_simulator(calls=60, seed=23, days=1, now=cls.anchor)
         cls.addClassCleanup(cls.sim.stop)
+        allow_hosts(cls.env, cls.sim)
         cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
         cls.account = cls.env["vbot.account"].create(account_values(cls.sim, initial_days=2))
         cls.path = enable_webhooks(cls.account)

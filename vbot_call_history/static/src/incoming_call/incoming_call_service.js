@@ -55,9 +55,9 @@ export const vbotIncomingCallService = {
 
         async function load(card) {
             try {
-                card.data = await orm.silent.call("vbot.call", "vbot_incoming_card", [
+                card.data = await orm.silent.call("vbot.account", "vbot_incoming_card", [
+                    [card.account_id],
                     card.number,
-                    card.company_id,
                 ]);
             } catch {
                 card.failed = true;
