@@ -172,6 +172,19 @@ class TestWebhookStore(WebhookCase):
             f"{len(self.sim.state.calls) - 5} call(s) arrived only through the sync", log.message
         )
 
+    def test_calls_remember_how_they_arrived(self):
+        customer = self.sim.state.customers[0]
+        partner = self.env["res.partner"].create(
+            {"name": customer["name"], "phone": customer["phone"]}
+        )
+        partner.action_vbot_fetch_calls()
+        fetched = self.calls()
+        self.assertTrue(fetched)
+        self.assertEqual(set(fetched.mapped("origin")), {"fetch"})
+        self.account.action_sync()
+        self.assertEqual(set(fetched.mapped("origin")), {"fetch"}, "kept by the sync")
+        self.assertEqual(set((self.calls() - fetched).mapped("origin")), {"sync"})
+
     def test_the_sync_first_then_a_webhook_changes_nothing(self):
         self.account.action_sync()
         group = self.sim.state.calls[0]
