@@ -478,3 +478,29 @@ class TestWebhookScheduling(WebhookCase):
         second = self.account.last_sync_log_id
         self.env["vbot.account"]._cron_sync()
         self.assertNotEqual(self.account.last_sync_log_id, second, "without webhooks: every run")
+
+    def test_old_webhook_data_is_cleaned_up(self):
+        self.post(webhook_sample("MANUAL_CALL_RECORDING"))  # waits for a call that never comes
+        self.post({"transId": "ring-1", "caller": "0364307520", "calleeMemberNo": "999"})
+        Pending, Log = self.env["vbot.call.pending"], self.env["vbot.webhook.log"]
+        self.assertEqual(len(Pending.search([])), 2)
+        self.assertEqual(len(Log.search([])), 2)
+        Pending._gc_pending()
+        Log._gc_old_webhook_logs()
+        self.assertEqual(len(Pending.search([])), 2, "recent: kept")
+        self.env.cr.execute(
+            "UPDATE vbot_call_pending SET ring_date = ring_date - interval '2 days', "
+            "create_date = create_date - interval '2 days'"
+        )
+        self.env.invalidate_all()
+        Pending._gc_pending()
+        self.assertEqual(Pending.search([]).mapped("external_id"), [GROUP_ID], "ring forgotten")
+        self.env.cr.execute(
+            "UPDATE vbot_call_pending SET create_date = create_date - interval '8 days'"
+        )
+        self.env.cr.execute("UPDATE vbot_webhook_log SET date = date - interval '31 days'")
+        self.env.invalidate_all()
+        Pending._gc_pending()
+        Log._gc_old_webhook_logs()
+        self.assertFalse(Pending.search([]))
+        self.assertFalse(Log.search([]))
