@@ -11,7 +11,10 @@ Plain Python on :mod:`requests`; it knows nothing of Odoo. Every request goes th
   5xx, HTTP 429 (waiting ``Retry-After`` seconds, capped) and on an envelope ``error`` >= 500
   or 429 answered with HTTP 200. A body that is not JSON is retried at most twice (a torn
   answer), then raises :class:`VBotResponseError`. When the retries run out it raises
-  :class:`VBotRetryableError`.
+  :class:`VBotRetryableError` (its :attr:`~VBotRetryableError.reason` says what failed last).
+* with a :attr:`~VBotClient.deadline` (a ``time.monotonic()`` value), never waits past it:
+  a retry that would end after it raises :class:`VBotTimeBudgetError`, and the read timeout
+  of a request is cut to the time left.
 * on a 401/403 (HTTP status or envelope) in v2 drops the token, authenticates again once and
   repeats the request; a second refusal raises :class:`VBotAuthError`.
 * raises :class:`VBotResponseError` (with the envelope's ``code``) for any other envelope
@@ -35,7 +38,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .mapping import external_id
+from .mapping import safe_external_id
 
 __all__ = [
     "VBotAuthError",
@@ -43,6 +46,7 @@ __all__ = [
     "VBotError",
     "VBotResponseError",
     "VBotRetryableError",
+    "VBotTimeBudgetError",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -64,7 +68,25 @@ class VBotAuthError(VBotError):
 
 
 class VBotRetryableError(VBotError):
-    """A transient failure (connection, timeout, 5xx, 429) that outlived every retry."""
+    """A transient failure (connection, timeout, 5xx, 429) that outlived every retry.
+
+    :attr:`reason` is the last failure: ``'timeout'``, ``'connection error'`` (VBot could
+    not be reached), ``'HTTP 503'``, ``'HTTP 429'``, ``'envelope error 500'`` (it answered
+    with an error).
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def unreachable(self) -> bool:
+        """True when VBot never answered (no connection, or no answer in time)."""
+        return self.reason in ("timeout", "connection error")
+
+
+class VBotTimeBudgetError(VBotError):
+    """The client's deadline came before VBot answered (not VBot's fault: try later)."""
 
 
 class VBotResponseError(VBotError):
@@ -159,6 +181,8 @@ class VBotClient:
         self.session = session or requests.Session()
         self.sleep = sleep
         self.token_store: TokenStore = token_store or MemoryTokenStore()
+        #: A ``time.monotonic()`` value after which no request or retry starts (None: none).
+        self.deadline: float | None = None
         # A stored token is only used by a client of the same login on the same server.
         self._account = hashlib.sha256(f"{self.base_url}\n{self.username}".encode()).hexdigest()
         self._random = random.Random()
@@ -302,9 +326,14 @@ class VBotClient:
                         raise VBotResponseError(f"VBot {shown}: the answer is not JSON") from None
                 if attempt >= self.max_retries:
                     raise VBotRetryableError(
-                        f"VBot {shown}: {retry.reason} after {attempt + 1} attempts"
+                        f"VBot {shown}: {retry.reason} after {attempt + 1} attempts",
+                        retry.reason,
                     ) from None
                 wait = self._wait(attempt, retry.wait)
+                if self.deadline is not None and time.monotonic() + wait >= self.deadline:
+                    raise VBotTimeBudgetError(
+                        f"VBot {shown}: {retry.reason}; no time left to retry"
+                    ) from None
                 attempt += 1
                 _logger.info(
                     "VBot %s: %s; retry %d/%d in %.1f s",
@@ -363,7 +392,7 @@ class VBotClient:
                 params=params or None,
                 data=data,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=self._timeout(),
                 stream=stream,
                 allow_redirects=False,
             )
@@ -371,6 +400,12 @@ class VBotClient:
             raise _Retry("timeout") from None
         except requests.ConnectionError:
             raise _Retry("connection error") from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            raise _Retry("not JSON") from None
+        except requests.RequestException as error:
+            raise VBotError(
+                f"VBot {urlsplit(url).path}: the request failed ({type(error).__name__})"
+            ) from None
         status = response.status_code
         if status in (401, 403):
             response.close()
@@ -381,13 +416,23 @@ class VBotClient:
             raise _Retry(f"HTTP {status}", _seconds(retry_after) if status == 429 else None)
         return response
 
+    def _timeout(self) -> float | tuple[float, float]:
+        """The request timeout; its read part never runs past :attr:`deadline`."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise VBotTimeBudgetError("VBot: no time left for another request")
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        return (min(connect, max(left, 1.0)), min(read, max(left, 1.0)))
+
     @staticmethod
     def _decode(response: requests.Response, shown: str) -> Any:
         """The JSON of an answer whose envelope (if any) says success; raise otherwise."""
         status = response.status_code
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None
             if status == 200:
                 raise _Retry("not JSON") from None
@@ -479,12 +524,13 @@ class VBotClient:
         """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
 
         New calls arriving at the head while paging push older ones onto later pages; a
-        group whose id was already yielded in this iteration is dropped (a page may then
-        come out shorter, or empty). An empty last page is not yielded; a full page holding
-        only groups already seen ends the iteration (a server ignoring ``page`` would
-        otherwise loop forever).
+        group identical to one already yielded in this iteration is dropped (a page may then
+        come out shorter, or empty). A group with an id already seen but a different content
+        is yielded: the caller decides what two versions of one id mean. An empty last page
+        is not yielded; a full page holding only groups already seen ends the iteration (a
+        server ignoring ``page`` would otherwise loop forever).
         """
-        seen: set[str] = set()
+        seen: dict[str, list[dict[str, Any]]] = {}
         page = start_page
         while True:
             groups = self.fetch_page(
@@ -494,11 +540,11 @@ class VBotClient:
                 return
             fresh = []
             for group in groups:
-                key = external_id(group) if isinstance(group, dict) else None
-                if key is not None:
-                    if key in seen:
+                if isinstance(group, dict):
+                    versions = seen.setdefault(safe_external_id(group), [])
+                    if any(group == version for version in versions):
                         continue
-                    seen.add(key)
+                    versions.append(group)
                 fresh.append(group)
             yield page, fresh
             if len(groups) < self.page_size:
