@@ -1,7 +1,7 @@
 {
     "name": "VBot Call History",
     "summary": "Every VBot call on the right contact, with its outcome, agent and recording",
-    "version": "18.0.1.0.0",
+    "version": "18.0.2.0.0",
     "category": "Sales/CRM",
     "author": "vbot_call_history developers",
     "license": "LGPL-3",
@@ -13,6 +13,7 @@
         "data/ir_cron_data.xml",
         "views/vbot_call_views.xml",
         "views/vbot_sync_log_views.xml",
+        "views/vbot_unreadable_call_views.xml",
         "views/vbot_account_views.xml",
         "views/res_partner_views.xml",
         "views/res_users_views.xml",

@@ -130,7 +130,8 @@ class ResPartner(models.Model):
         return action
 
     def action_vbot_fetch_calls(self):
-        """Ask VBot for this contact's history (by its numbers) and store it now."""
+        """Ask VBot for this contact's history (by its numbers, in every spelling VBot may
+        hold: as saved, and each match key in national format) and store it now."""
         self.ensure_one()
         if not self.env.user.has_group("vbot_call_history.group_vbot_user"):
             raise AccessError(self.env._("Only VBot users can fetch calls."))
@@ -142,4 +143,5 @@ class ResPartner(models.Model):
         if not account:
             message = self.env._("No active VBot account is configured for this company.")
             return notification(title, message, "warning")
-        return account._sync_guarded(numbers=numbers)._notification(title)
+        # VBot is asked for every spelling of each number (services.phone.search_forms).
+        return account._run_sync("numbers", "contact", numbers=numbers)._notification(title)

@@ -45,9 +45,9 @@ def sync_start(
     starts; later ones start ``overlap_minutes`` before the watermark (calls VBot recorded a
     little late), never before the history's start.
     """
-    if history_start is None:
+    if not history_start:  # None, or Odoo's False
         history_start = min(watermark or now, now) - timedelta(days=initial_days)
-    if watermark is None:
+    if not watermark:
         return history_start, history_start
     start = watermark - timedelta(minutes=max(overlap_minutes, 0))
     return max(start, history_start), history_start
@@ -76,7 +76,7 @@ def recheck_span(
     if not hours:
         return None
     start = now - timedelta(hours=hours)
-    if history_start is not None:
+    if history_start:
         start = max(start, history_start)
     end = before - SECOND
     return (start, end) if start <= end else None
