@@ -647,7 +647,14 @@ def _testing():
 
 
 def _host(url):
-    return (urlsplit(url or "").hostname or "").lower()
+    """Host and port of a URL: a stored secret goes only where it was configured for."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    return f"{host}:{port}" if port else host
 
 
 def _config_error(env, code, **params):

@@ -4,6 +4,8 @@ import pytz
 from odoo import api, fields, models
 from odoo.tools import LazyTranslate
 
+from ..services.mapping import clean_text
+
 from . import vbot_account
 
 _lt = LazyTranslate(__name__)
@@ -114,6 +116,17 @@ def _defaults(params):
             return "?"
 
     return Missing(params)
+
+
+def _clean(value):
+    """Event parameters PostgreSQL's jsonb takes: no NUL, no lone surrogate, short texts."""
+    if isinstance(value, dict):
+        return {str(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if isinstance(value, str):
+        return clean_text(value, 500)
+    return value
 
 
 def local_time(utc_datetime, tz):
@@ -230,7 +243,7 @@ class VbotSyncLog(models.Model):
         events = list(self.events or [])
         if len(events) >= MAX_EVENTS:
             return
-        events.append({"code": code, "level": level, "p": params})
+        events.append({"code": code, "level": level, "p": _clean(params)})
         vals = {"events": events}
         if level == "warning" and self.state == "running":
             vals["state"] = "warning"

@@ -46,7 +46,9 @@ from ..services.client import (
     VBotTimeBudgetError,
 )
 from ..services.mapping import (
+    MAX_ID,
     MappingError,
+    clean_text,
     map_call,
     parse_vbot_datetime,
     safe_external_id,
@@ -62,6 +64,7 @@ from ..services.windows import (
     shrink_window,
     sync_start,
 )
+from .vbot_call import _raise_if_concurrency
 from .vbot_sync_log import dt
 
 _logger = logging.getLogger(__name__)
@@ -389,7 +392,7 @@ class SyncRun:
         self._resolve([values["external_id"] for values in good if values["external_id"] not in failed])
 
     def _unreadable(self, group, error, bounds, touched, key=None, call_date=None):
-        key = key or safe_external_id(group)
+        key = _storable_key(key or safe_external_id(group))
         touched.add(key)
         self.fetched.add(key)
         if call_date is None and error.field != "date_create" and isinstance(group, dict):
@@ -397,9 +400,14 @@ class SyncRun:
                 call_date = parse_vbot_datetime(group.get("date_create"), self.tz, now=self.now)
             except MappingError:
                 call_date = None
-        self.Unreadable._remember(
-            self.account, key, error, group, call_date=call_date, bounds=bounds, now=self.now
-        )
+        try:
+            with self.env.cr.savepoint():
+                self.Unreadable._remember(
+                    self.account, key, error, group, call_date=call_date, bounds=bounds, now=self.now
+                )
+        except (psycopg2.Error, ValueError) as failure:
+            _raise_if_concurrency(failure)
+            _logger.warning("VBot call %r could not be remembered as unreadable: %s", key, failure)
         if key in self.unreadable:
             return
         self.unreadable.add(key)
@@ -414,13 +422,18 @@ class SyncRun:
         """Calls stored now that were remembered as unreadable: forget them."""
         if not keys:
             return
-        solved = self.Unreadable.search(
-            [("account_id", "=", self.account.id), ("external_id", "in", keys)]
-        )
-        if solved:
-            self.resolved += len(solved)
-            self.unreadable -= set(solved.mapped("external_id"))
-            solved.unlink()
+        try:
+            with self.env.cr.savepoint():
+                solved = self.Unreadable.search(
+                    [("account_id", "=", self.account.id), ("external_id", "in", keys)]
+                )
+                if solved:
+                    self.unreadable -= set(solved.mapped("external_id"))
+                    self.resolved += len(solved)
+                    solved.unlink()
+        except (psycopg2.Error, ValueError) as failure:  # bookkeeping never stops a run
+            _raise_if_concurrency(failure)
+            _logger.warning("VBot account %s: unreadable calls not resolved: %s", self.account.id, failure)
 
     def _stored(self, start, end):
         """(calls stored in the span, keys of the unreadable calls VBot lists in it)."""
@@ -448,6 +461,7 @@ class SyncRun:
             [
                 ("account_id", "=", self.account.id),
                 ("next_retry", "<=", self.now),
+                ("last_seen", "<", self.now),  # not the ones this run just saw
                 "|",
                 ("call_date", "!=", False),
                 "&",
@@ -528,8 +542,12 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
     env = account.env
     Log = env["vbot.sync.log"].sudo()
     locked = kind in LOCKED_KINDS
-    if locked and not account._try_lock():
-        _logger.info("VBot account %s is already being synced; skipped", account.id)
+    try:
+        if locked and not account._try_lock():
+            _logger.info("VBot account %s is already being synced; skipped", account.id)
+            return Log
+    except Exception:  # noqa: BLE001 - never raises: the cron goes on with the next account
+        _logger.exception("VBot account %s: the sync lock could not be taken", account.id)
         return Log
     try:
         if locked:
@@ -582,6 +600,14 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
     finally:
         if locked:
             account._unlock()
+
+
+def _storable_key(key):
+    """A key any column takes: clean text of at most MAX_ID characters (distinct stays distinct)."""
+    text = clean_text(key, None)
+    if len(text) > MAX_ID:
+        text = f"{text[: MAX_ID - 46]}~sha1:{hashlib.sha1(text.encode('utf-8')).hexdigest()}"
+    return text
 
 
 def _guard(env, locked):

@@ -3,7 +3,7 @@ import logging
 import psycopg2
 from odoo import api, fields, models
 
-from ..services.mapping import raw_payload
+from ..services.mapping import clean_text, raw_payload
 from ..services.windows import retry_delay
 from .vbot_sync_log import render
 
@@ -87,7 +87,11 @@ class VbotUnreadableCall(models.Model):
         vals = {
             "field": error.field,
             "error_code": error.code,
-            "error_params": {k: v for k, v in error.params.items() if isinstance(v, str | int)},
+            "error_params": {
+                k: clean_text(v, 500) if isinstance(v, str) else v
+                for k, v in error.params.items()
+                if isinstance(v, str | int)
+            },
             "date_from": span[0] or False,
             "date_to": span[1] or False,
             "call_date": call_date or False,

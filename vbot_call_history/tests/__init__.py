@@ -1,1 +1,2 @@
 from . import test_i18n, test_matching, test_recording, test_settings, test_sync, test_tour
+from . import test_sync_hostile

@@ -48,6 +48,9 @@ class Case:
     expect: list[Stored | Skipped]
     #: Only the sync can judge it (two groups of one answer claiming one id).
     engine_only: bool = False
+    #: The simulator cannot serve it (it writes JSON as UTF-8, where a lone surrogate has
+    #: no encoding; VBot would send it escaped): the Odoo test pushes it instead.
+    servable: bool = True
 
 
 def normal_group(n: int, when: datetime, prefix: str = "norm") -> dict[str, Any]:
@@ -156,11 +159,14 @@ def cases(when: datetime) -> list[Case]:
     # -- dates -----------------------------------------------------------------------------
     case("date null", set_(date_create=None), Skipped("date_create"))
     case("date unreadable", set_(date_create="13/45/2026 99:00:00"), Skipped("date_create"))
-    case("date 1970", set_(date_create="01/01/1970 07:00:00"), Skipped("date_create"))
-    case("date 2099", set_(date_create="01/01/2099 00:00:00"), Skipped("date_create"))
+    # Readable but implausible dates. They are written in ISO here: VBot files the call under
+    # its own (server-side) date, which the simulator then takes from the case's epoch.
+    case("date 1970", set_(date_create="1970-01-01 07:00:00"), Skipped("date_create"))
+    case("date epoch 0", set_(date_create=0), Skipped("date_create"))
+    case("date 2099", set_(date_create="2099-01-01T00:00:00"), Skipped("date_create"))
     case(
         "date two days ahead",
-        set_(date_create=(when + timedelta(days=2)).strftime("%m/%d/%Y %H:%M:%S")),
+        set_(date_create=(when + timedelta(days=2)).isoformat(sep=" ")),
         Skipped("date_create"),
     )
     case("date without time", set_(date_create=when.strftime("%m/%d/%Y")), Skipped("date_create"))
@@ -218,6 +224,7 @@ def cases(when: datetime) -> list[Case]:
         leg("caller", phone="\ud800"),
         Stored(checks={"customer_number": "\ufffd"}),
     )
+    built[-1].servable = False
     case(
         "number an object",
         leg("caller", phone={"n": "0912345678"}),
@@ -349,6 +356,8 @@ def cases(when: datetime) -> list[Case]:
             engine_only=True,
         )
     )
+    # Stored once. VBot counts two records: the sync reports one call missing (the count
+    # cannot tell a record listed twice from a page shift, which the client drops).
     fifth = base()
     built.append(
         Case(
