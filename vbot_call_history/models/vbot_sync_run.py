@@ -105,6 +105,7 @@ class SyncRun:
         # Counters of this run (distinct VBot ids), written to the log at each commit.
         self.fetched = set()
         self.unreadable = set()
+        self.remembered = set()  # unreadable calls seen by this run (not retried by it)
         self.created = self.updated = self.gap = 0
         # Calls stored since the last commit: a failure rolls them back, so they count
         # only once committed.
@@ -394,6 +395,7 @@ class SyncRun:
     def _unreadable(self, group, error, bounds, touched, key=None, call_date=None):
         key = _storable_key(key or safe_external_id(group))
         touched.add(key)
+        self.remembered.add(key)
         self.fetched.add(key)
         if call_date is None and error.field != "date_create" and isinstance(group, dict):
             try:
@@ -461,7 +463,6 @@ class SyncRun:
             [
                 ("account_id", "=", self.account.id),
                 ("next_retry", "<=", self.now),
-                ("last_seen", "<", self.now),  # not the ones this run just saw
                 "|",
                 ("call_date", "!=", False),
                 "&",
@@ -470,7 +471,7 @@ class SyncRun:
             ],
             order="next_retry",
             limit=500,
-        )
+        ).filtered(lambda call: call.external_id not in self.remembered)
         spans = merge_spans([call._retry_span(RETRY_MARGIN) for call in due], MAX_RETRY_SPANS)
         for start, end in spans:
             if self._time_is_up():

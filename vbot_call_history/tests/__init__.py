@@ -1,2 +1,3 @@
 from . import test_i18n, test_matching, test_recording, test_settings, test_sync, test_tour
 from . import test_sync_hostile
+from . import test_sync_engine
