@@ -54,6 +54,11 @@ MESSAGES = {
     "error_server": _lt("VBot at %(host)s kept answering with an error (%(reason)s)."),
     "error_auth": _lt("VBot at %(host)s refused the credentials."),
     "error_response": _lt("VBot at %(host)s answered something unreadable: %(detail)s"),
+    "error_not_json": _lt("VBot at %(host)s answered something unreadable (not JSON)."),
+    "error_bad_shape": _lt(
+        "VBot at %(host)s answered something unreadable (an unexpected shape on %(path)s)."
+    ),
+    "error_vbot": _lt("VBot at %(host)s answered with an error: %(message)s (code %(code)s)."),
     "error_no_key": _lt("Set the API key of the VBot account first."),
     "error_no_password": _lt("Set the username and password of the VBot account first."),
     "error_bad_url": _lt("The API URL %(url)s is not a valid http(s) address."),

@@ -634,6 +634,13 @@ def error_event_for(base_url, error):
         code = "error_unreachable" if error.unreachable else "error_server"
         return {"code": code, "p": {"host": host, "reason": error.reason or str(error)}}
     if isinstance(error, VBotResponseError):
+        if error.reason == "not_json":
+            return {"code": "error_not_json", "p": {"host": host}}
+        if error.reason == "shape":
+            return {"code": "error_bad_shape", "p": {"host": host, "path": error.path}}
+        if error.reason == "envelope":
+            message = error.vbot_message or str(error.code)
+            return {"code": "error_vbot", "p": {"host": host, "message": message, "code": str(error.code)}}
         return {"code": "error_response", "p": {"host": host, "detail": _detail(error)}}
     if isinstance(error, VBotError | UserError):
         return {"code": "error_other", "p": {"detail": _detail(error)}}

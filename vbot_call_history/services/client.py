@@ -93,11 +93,23 @@ class VBotResponseError(VBotError):
     """VBot answered, but not with what was asked: an error envelope, not JSON, bad shape.
 
     :attr:`code` is the envelope's ``error`` (or the HTTP status when there is none).
+    :attr:`reason`: ``'not_json'``, ``'shape'`` (JSON, but not what was asked: see
+    :attr:`path`) or ``'envelope'`` (VBot's own error; :attr:`vbot_message` is its text).
     """
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: int | None = None,
+        reason: str = "",
+        path: str = "",
+        vbot_message: str = "",
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.reason = reason
+        self.path = path
+        self.vbot_message = vbot_message
 
 
 class TokenStore(Protocol):
@@ -233,7 +245,9 @@ class VBotClient:
         if isinstance(payload, dict) and "access_token" not in payload:
             payload = payload.get("data")  # {data: {...}} or {error: 0, data: {...}}
         if not isinstance(payload, dict) or not payload.get("access_token"):
-            raise VBotResponseError("VBot /token answered without an access token")
+            raise VBotResponseError(
+                "VBot /token answered without an access token", reason="shape", path="/token"
+            )
         return payload
 
     def _keep_token(self, answer: dict[str, Any]) -> str:
@@ -323,7 +337,9 @@ class VBotClient:
                 if retry.reason == "not JSON":
                     malformed += 1
                     if malformed > MALFORMED_RETRIES or attempt >= self.max_retries:
-                        raise VBotResponseError(f"VBot {shown}: the answer is not JSON") from None
+                        raise VBotResponseError(
+                            f"VBot {shown}: the answer is not JSON", reason="not_json", path=shown
+                        ) from None
                 if attempt >= self.max_retries:
                     raise VBotRetryableError(
                         f"VBot {shown}: {retry.reason} after {attempt + 1} attempts",
@@ -366,7 +382,9 @@ class VBotClient:
             return response
         payload = self._decode(response, shown)
         if stream:
-            raise VBotResponseError(f"VBot {shown}: expected a file, got JSON", 0)
+            raise VBotResponseError(
+                f"VBot {shown}: expected a file, got JSON", 0, reason="shape", path=shown
+            )
         return payload
 
     def _send(
@@ -447,7 +465,13 @@ class VBotClient:
             message = payload.get("message") if isinstance(payload, dict) else None
             code = code if code is not None else status
             text = str(message or f"HTTP {status}")[:_MESSAGE_MAX]
-            raise VBotResponseError(f"VBot {shown}: {text} (error {code})", code)
+            raise VBotResponseError(
+                f"VBot {shown}: {text} (error {code})",
+                code,
+                reason="envelope",
+                path=shown,
+                vbot_message=text,
+            )
         return payload
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
@@ -491,7 +515,9 @@ class VBotClient:
         if isinstance(data, str) and data.strip().isdigit():
             data = int(data)
         if not isinstance(data, int) or isinstance(data, bool):
-            raise VBotResponseError("VBot countAll: data is not a number")
+            raise VBotResponseError(
+                "VBot countAll: data is not a number", reason="shape", path="countAll"
+            )
         return data
 
     def fetch_page(
@@ -511,7 +537,9 @@ class VBotClient:
         if data is None:
             return []
         if not isinstance(data, list):
-            raise VBotResponseError("VBot getAll: data is not a list")
+            raise VBotResponseError(
+                "VBot getAll: data is not a list", reason="shape", path="getAll"
+            )
         return data
 
     def iter_pages(
