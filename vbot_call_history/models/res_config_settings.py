@@ -45,7 +45,7 @@ class ResConfigSettings(models.TransientModel):
     vbot_call_count = fields.Integer(related="vbot_account_id.call_count")
     vbot_sync_backlog = fields.Boolean(related="vbot_account_id.sync_backlog")
     vbot_sync_progress = fields.Float(related="vbot_account_id.sync_progress")
-    vbot_sync_retry_at = fields.Datetime(related="vbot_account_id.sync_retry_at")
+    vbot_sync_failure_note = fields.Char(related="vbot_account_id.sync_failure_note")
     vbot_count_summary = fields.Char(related="vbot_account_id.count_summary")
     vbot_count_mismatch = fields.Boolean(related="vbot_account_id.count_mismatch")
 

@@ -180,7 +180,10 @@ class VbotAccount(models.Model):
         help="Where the synced history starts (the first sync reached back 'First sync' days).",
     )
     sync_generation = fields.Integer(
-        readonly=True, copy=False, help="Counts changes of the connection (internal)."
+        "Connection version",
+        readonly=True,
+        copy=False,
+        help="Counts changes of the connection (internal).",
     )
     sync_window_hours = fields.Integer(
         "Current window (hours)",
@@ -199,6 +202,7 @@ class VbotAccount(models.Model):
         help="After failed runs the schedule waits 5, 10, 20 … minutes before trying again; "
         "Sync now tries at once.",
     )
+    sync_failure_note = fields.Char("Failures", compute="_compute_sync_failure_note")
     sync_backlog = fields.Boolean("Catching up", compute="_compute_sync_progress")
     sync_progress = fields.Float(
         "History synced (%)",
@@ -210,7 +214,7 @@ class VbotAccount(models.Model):
     odoo_count_span = fields.Integer("Odoo holds", readonly=True, copy=False)
     vbot_count_date = fields.Datetime("Counted at", readonly=True, copy=False)
     count_summary = fields.Char("Counts", compute="_compute_count_summary")
-    count_mismatch = fields.Boolean(compute="_compute_count_summary")
+    count_mismatch = fields.Boolean("Counts differ", compute="_compute_count_summary")
     last_deep_check_log_id = fields.Many2one(
         "vbot.sync.log", "Last deep check log", readonly=True, copy=False
     )
@@ -301,6 +305,16 @@ class VbotAccount(models.Model):
             else:
                 share = (mark - start).total_seconds() / (now - start).total_seconds()
                 account.sync_progress = round(min(max(share, 0.0), 1.0) * 100, 1)
+
+    @api.depends_context("lang")
+    @api.depends("sync_failure_count", "sync_retry_at")
+    def _compute_sync_failure_note(self):
+        for account in self:
+            account.sync_failure_note = account.sync_failure_count and self.env._(
+                "The last %(count)s run(s) failed; the schedule tries again at %(date)s.",
+                count=account.sync_failure_count,
+                date=account._local_time(account.sync_retry_at) if account.sync_retry_at else "?",
+            )
 
     @api.depends_context("lang")
     @api.depends("vbot_count_span", "odoo_count_span", "vbot_count_date", "vbot_count_total")

@@ -81,6 +81,12 @@ MESSAGES = {
     "db_rejected": _lt("%(field)s: the database refused the value (%(value)s)"),
     "unreadable": _lt("%(field)s: unreadable (%(value)s)"),
 }
+# The client's reasons for a failure (services/client.py), in the reader's language.
+REASONS = {
+    "timeout": _lt("no answer in time"),
+    "connection error": _lt("no connection"),
+    "not JSON": _lt("an answer that is not JSON"),
+}
 SUMMARY = _lt(
     "%(fetched)s fetched, %(created)s new, %(updated)s updated, %(skipped)s unreadable, "
     "%(missing)s missing."
@@ -96,6 +102,9 @@ def render(env, event, tz="UTC"):
     """
     template = MESSAGES.get(event.get("code"))
     params = {key: _param(env, value, tz) for key, value in (event.get("p") or {}).items()}
+    reason = params.get("reason")
+    if reason in REASONS:
+        params["reason"] = env._(REASONS[reason])
     if template is None:
         return ", ".join(f"{k}={v}" for k, v in params.items()) or str(event.get("code"))
     text = env._(template)
@@ -207,12 +216,12 @@ class VbotSyncLog(models.Model):
     gap_count = fields.Integer(
         "Missing", readonly=True, help="Calls VBot counted in the checked period but did not send."
     )
-    events = fields.Json(readonly=True, copy=False)
+    events = fields.Json("Lines", readonly=True, copy=False)
     message = fields.Text(compute="_compute_message")
     error = fields.Text(compute="_compute_message", help="Why the sync failed.")
     # Version 1 stored sentences; kept for the logs written then.
-    legacy_message = fields.Text(readonly=True)
-    legacy_error = fields.Text(readonly=True)
+    legacy_message = fields.Text("Message (version 1)", readonly=True)
+    legacy_error = fields.Text("Error (version 1)", readonly=True)
 
     @api.depends_context("lang")
     @api.depends(

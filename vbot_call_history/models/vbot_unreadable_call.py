@@ -40,16 +40,18 @@ class VbotUnreadableCall(models.Model):
     )
     date_to = fields.Datetime("Listed to", readonly=True)
     field = fields.Char("Field", readonly=True, help="The part of the call that cannot be read.")
-    error_code = fields.Char(readonly=True)
-    error_params = fields.Json(readonly=True)
-    reason = fields.Char(compute="_compute_reason")
+    error_code = fields.Char("Reason code", readonly=True)
+    error_params = fields.Json("Reason details", readonly=True)
+    reason = fields.Char("Reason", compute="_compute_reason")
     payload = fields.Text("As sent by VBot", groups="base.group_system", readonly=True, prefetch=False)
     first_seen = fields.Datetime("First seen", readonly=True)
     last_seen = fields.Datetime("Last seen", readonly=True)
     attempts = fields.Integer("Retries", readonly=True)
     next_retry = fields.Datetime("Next retry", readonly=True, index=True)
     retry_wide = fields.Boolean(
-        readonly=True, help="Not found around its date: the next retry fetches its whole period."
+        "Retry the whole period",
+        readonly=True,
+        help="Not found around its date: the next retry fetches its whole period."
     )
 
     _sql_constraints = [
