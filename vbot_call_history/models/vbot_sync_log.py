@@ -237,7 +237,7 @@ class VbotSyncLog(models.Model):
                 lines.append(text)
                 if event.get("level") == "error":
                     errors.append(text)
-            if log.state != "running":
+            if log.state != "running" and not log.legacy_message:  # version 1 wrote its own
                 lines.append(log._summary())
             log.message = "\n".join(lines) or False
             log.error = "\n".join(errors) or False
