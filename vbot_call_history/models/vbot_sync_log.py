@@ -53,6 +53,10 @@ MESSAGES = {
     "error_unreachable": _lt("VBot at %(host)s could not be reached (%(reason)s)."),
     "error_server": _lt("VBot at %(host)s kept answering with an error (%(reason)s)."),
     "error_auth": _lt("VBot at %(host)s refused the credentials."),
+    "error_token": _lt(
+        "VBot at %(host)s refused an access token it had just issued (the login works); "
+        "the next run tries again."
+    ),
     "error_response": _lt("VBot at %(host)s answered something unreadable: %(detail)s"),
     "error_not_json": _lt("VBot at %(host)s answered something unreadable (not JSON)."),
     "error_bad_shape": _lt(

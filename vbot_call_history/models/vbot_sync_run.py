@@ -627,7 +627,8 @@ def error_event_for(base_url, error):
     if event:
         return event
     if isinstance(error, VBotAuthError):
-        return {"code": "error_auth", "p": {"host": host}}
+        code = "error_token" if error.reason == "token" else "error_auth"
+        return {"code": code, "p": {"host": host}}
     if isinstance(error, VBotTimeBudgetError):
         return {"code": "error_unreachable", "p": {"host": host, "reason": "timeout"}}
     if isinstance(error, VBotRetryableError):

@@ -64,7 +64,15 @@ class VBotError(Exception):
 
 
 class VBotAuthError(VBotError):
-    """VBot refused the credentials (bad password or key, or 401/403 after one re-login)."""
+    """VBot refused the credentials (bad password or key, or 401/403 after one re-login).
+
+    :attr:`reason` is ``'token'`` when VBot refused a token it had just issued (the login
+    itself worked: the password is right), ``'credentials'`` otherwise.
+    """
+
+    def __init__(self, message: str, reason: str = "credentials") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class VBotRetryableError(VBotError):
@@ -328,7 +336,10 @@ class VBotClient:
                 )
             except _Unauthorized:
                 if not auth or relogged or self.api_version == "v3":
-                    raise VBotAuthError(f"VBot refused the credentials on {shown}") from None
+                    raise VBotAuthError(
+                        f"VBot refused the credentials on {shown}",
+                        "token" if relogged else "credentials",
+                    ) from None
                 relogged = True
                 _logger.info("VBot %s: unauthorized, logging in again", shown)
                 self._login(use_refresh=True)
