@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test lint benchmark
+.PHONY: demo test lint benchmark fault-campaign
 
 demo:
 	bash scripts/demo.sh
@@ -12,3 +12,6 @@ lint:
 
 benchmark:
 	bash scripts/benchmark.sh
+
+fault-campaign:
+	bash scripts/fault_campaign.sh

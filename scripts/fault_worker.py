@@ -4,8 +4,9 @@
 
 Opens the database as a cron worker would (real commits, no test mode), does ACTION and
 prints one JSON line: ``setup`` (the account and contacts), ``sync`` (the scheduled
-sync, ``{"budget": s}``), ``run`` (one run at once, as Sync now), ``deep`` (a deep check), ``save`` (the account form saved with
-``{"vals": {...}}``, committed after ``{"hold": s}`` seconds), ``report`` (account state).
+sync, ``{"budget": s}``), ``run`` (one run at once, as Sync now), ``deep`` (a deep
+check), ``save`` (the account form saved with ``{"vals": {...}}``, committed after
+``{"hold": s}`` seconds), ``report`` (account state).
 The campaign kills some of these processes with SIGKILL on purpose.
 """
 

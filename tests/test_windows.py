@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 import pytest
@@ -44,7 +45,7 @@ def test_the_overlap_never_reaches_before_the_history():
 def test_a_restarted_history_starts_again_from_initial_days():
     # Changing the API URL clears the watermark and the history's start.
     start, history = sync_start(None, None, NOW, overlap_minutes=15, initial_days=7)
-    assert start == NOW - timedelta(days=7)
+    assert start == history == NOW - timedelta(days=7)
 
 
 def test_a_migrated_account_gets_a_history_start():
@@ -60,7 +61,7 @@ def test_windows_are_consecutive_inclusive_and_oldest_first():
     assert windows[0] == (start, start + timedelta(hours=24) - SECOND)
     assert windows[-1][1] == NOW
     assert len(windows) == 3
-    for (_, end), (next_start, _) in zip(windows, windows[1:], strict=False):
+    for (_, end), (next_start, _) in itertools.pairwise(windows):
         assert next_start == end + SECOND
     assert plan_windows(NOW, NOW, 24) == [(NOW, NOW)]
     assert plan_windows(NOW, NOW - SECOND, 24) == []

@@ -114,7 +114,9 @@ class ResConfigSettings(models.TransientModel):
     def action_vbot_test_connection(self):
         """Test the values typed on the page, without saving them."""
         self.ensure_one()
-        typed = {field: self[name] for name, field in _ACCOUNT_FIELDS.items() if name != "vbot_active"}
+        typed = {
+            field: self[name] for name, field in _ACCOUNT_FIELDS.items() if name != "vbot_active"
+        }
         defaults = self._vbot_account_defaults()
         typed = {k: v if v or k not in defaults else defaults[k] for k, v in typed.items()}
         typed.pop("timezone", None)

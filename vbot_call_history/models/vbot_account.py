@@ -192,9 +192,7 @@ class VbotAccount(models.Model):
         help="Smaller than 'Window' while VBot is too slow to answer a whole window within "
         "a run's time budget.",
     )
-    sync_failure_count = fields.Integer(
-        "Failed runs in a row", readonly=True, copy=False
-    )
+    sync_failure_count = fields.Integer("Failed runs in a row", readonly=True, copy=False)
     sync_retry_at = fields.Datetime(
         "Next attempt",
         readonly=True,
@@ -351,7 +349,9 @@ class VbotAccount(models.Model):
         if set(_HISTORY_FIELDS) & set(vals):
             restart = self.filtered(
                 lambda a: any(
-                    (a[name] or "") != (vals[name] or "") for name in _HISTORY_FIELDS if name in vals
+                    (a[name] or "") != (vals[name] or "")
+                    for name in _HISTORY_FIELDS
+                    if name in vals
                 )
             )
         result = super().write(vals)
@@ -408,15 +408,11 @@ class VbotAccount(models.Model):
         if queued:
             self.env.ref("vbot_call_history.ir_cron_vbot_sync").sudo()._trigger()
         deadline = time.monotonic() + _button_budget()
-        logs = [
-            account._run_sync("sync", "button", deadline=deadline) for account in self - queued
-        ]
+        logs = [account._run_sync("sync", "button", deadline=deadline) for account in self - queued]
         if len(self) != 1:
             return True
         if queued:
-            start = self.sync_watermark or fields.Datetime.now() - timedelta(
-                days=self.initial_days
-            )
+            start = self.sync_watermark or fields.Datetime.now() - timedelta(days=self.initial_days)
             message = self.env._(
                 "The sync of the history since %(date)s runs in the background; calls appear "
                 "as it goes and the account shows its progress.",
@@ -557,7 +553,7 @@ class VbotAccount(models.Model):
             self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, self.id])
             if not self.env.cr.fetchone()[0]:
                 _logger.warning("VBot account %s: the sync lock was not held", self.id)
-        except Exception:  # noqa: BLE001 - a closed connection released it already
+        except Exception:
             _logger.warning("VBot account %s: could not release the sync lock", self.id)
 
     def _mark_interrupted(self):
@@ -600,7 +596,9 @@ class VbotAccount(models.Model):
         overrides = overrides or {}
         defaults = self.default_get(list(_CONNECTION_FIELDS)) if not account else {}
         values = {
-            name: overrides[name] if name in overrides else (account[name] if account else defaults.get(name))
+            name: overrides[name]
+            if name in overrides
+            else (account[name] if account else defaults.get(name))
             for name in _CONNECTION_FIELDS
         }
         same_host = account and _host(values["base_url"]) == _host(account.base_url)

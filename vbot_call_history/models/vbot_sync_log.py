@@ -5,7 +5,6 @@ from odoo import api, fields, models
 from odoo.tools import LazyTranslate
 
 from ..services.mapping import clean_text
-
 from . import vbot_account
 
 _lt = LazyTranslate(__name__)
@@ -44,8 +43,7 @@ MESSAGES = {
         "The next run went on from the last saved point."
     ),
     "connection_changed": _lt(
-        "The connection settings changed during the sync; the next run starts the history "
-        "again."
+        "The connection settings changed during the sync; the next run starts the history again."
     ),
     "numbers": _lt("Asked VBot for: %(numbers)s."),
     "pushed": _lt("%(count)s call(s) received from VBot."),

@@ -257,7 +257,9 @@ class SyncRun:
         self._save_account(vbot_count_total=total)
         self._event("vbot_total", count=total)
         end = min(watermark, self.now)
-        recent_start = max(history_start, self.now - timedelta(days=days or account.deep_check_days))
+        recent_start = max(
+            history_start, self.now - timedelta(days=days or account.deep_check_days)
+        )
         spans = local_days(recent_start, end, self.tz)
         if recent_start > history_start:
             vbot, odoo, known = self._totals(history_start, watermark)
@@ -390,7 +392,9 @@ class SyncRun:
                 key=values["external_id"],
                 call_date=values["call_date"],
             )
-        self._resolve([values["external_id"] for values in good if values["external_id"] not in failed])
+        self._resolve(
+            [values["external_id"] for values in good if values["external_id"] not in failed]
+        )
 
     def _unreadable(self, group, error, bounds, touched, key=None, call_date=None):
         key = _storable_key(key or safe_external_id(group))
@@ -405,7 +409,13 @@ class SyncRun:
         try:
             with self.env.cr.savepoint():
                 self.Unreadable._remember(
-                    self.account, key, error, group, call_date=call_date, bounds=bounds, now=self.now
+                    self.account,
+                    key,
+                    error,
+                    group,
+                    call_date=call_date,
+                    bounds=bounds,
+                    now=self.now,
                 )
         except (psycopg2.Error, ValueError) as failure:
             _raise_if_concurrency(failure)
@@ -435,7 +445,9 @@ class SyncRun:
                     solved.unlink()
         except (psycopg2.Error, ValueError) as failure:  # bookkeeping never stops a run
             _raise_if_concurrency(failure)
-            _logger.warning("VBot account %s: unreadable calls not resolved: %s", self.account.id, failure)
+            _logger.warning(
+                "VBot account %s: unreadable calls not resolved: %s", self.account.id, failure
+            )
 
     def _stored(self, start, end):
         """(calls stored in the span, keys of the unreadable calls VBot lists in it)."""
@@ -536,7 +548,9 @@ class SyncRun:
 def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=None, **options):
     """Run ``kind`` for ``account`` and record it; the one driver of the engine.
 
-    Never raises. Returns the run's log, or an empty log when another run of the account
+    Never raises — except, for the unlocked kinds run in a request (``numbers``, ``push``),
+    PostgreSQL's concurrency errors (serialization failure, deadlock), so that Odoo retries
+    the request. Returns the run's log, or an empty log when another run of the account
     holds the lock (the cron skips it; a button says so).
     """
     account = account.sudo()
@@ -547,7 +561,7 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
         if locked and not account._try_lock():
             _logger.info("VBot account %s is already being synced; skipped", account.id)
             return Log
-    except Exception:  # noqa: BLE001 - never raises: the cron goes on with the next account
+    except Exception:
         _logger.exception("VBot account %s: the sync lock could not be taken", account.id)
         return Log
     try:
@@ -577,7 +591,11 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
         except ConnectionChanged:
             warning_event = {"code": "connection_changed"}
             run._settle()
-        except Exception as error:  # noqa: BLE001 - a run never raises; the log says why
+        except Exception as error:
+            if not locked and _is_concurrency(error):
+                # In a request (a contact's fetch, a webhook): Odoo retries the request in a
+                # new transaction, which sees what the concurrent one stored.
+                raise
             error_event = error_event_for(account.base_url, error)
             if error_event["code"] == "error_other":
                 _logger.exception("VBot %s of account %s failed", kind, account.id)
@@ -601,6 +619,14 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
     finally:
         if locked:
             account._unlock()
+
+
+def _is_concurrency(error):
+    try:
+        _raise_if_concurrency(error)
+    except Exception:
+        return True
+    return False
 
 
 def _storable_key(key):
@@ -641,7 +667,10 @@ def error_event_for(base_url, error):
             return {"code": "error_bad_shape", "p": {"host": host, "path": error.path}}
         if error.reason == "envelope":
             message = error.vbot_message or str(error.code)
-            return {"code": "error_vbot", "p": {"host": host, "message": message, "code": str(error.code)}}
+            return {
+                "code": "error_vbot",
+                "p": {"host": host, "message": message, "code": str(error.code)},
+            }
         return {"code": "error_response", "p": {"host": host, "detail": _detail(error)}}
     if isinstance(error, VBotError | UserError):
         return {"code": "error_other", "p": {"detail": _detail(error)}}

@@ -43,7 +43,9 @@ class VbotUnreadableCall(models.Model):
     error_code = fields.Char("Reason code", readonly=True)
     error_params = fields.Json("Reason details", readonly=True)
     reason = fields.Char("Reason", compute="_compute_reason")
-    payload = fields.Text("As sent by VBot", groups="base.group_system", readonly=True, prefetch=False)
+    payload = fields.Text(
+        "As sent by VBot", groups="base.group_system", readonly=True, prefetch=False
+    )
     first_seen = fields.Datetime("First seen", readonly=True)
     last_seen = fields.Datetime("Last seen", readonly=True)
     attempts = fields.Integer("Retries", readonly=True)
@@ -51,7 +53,7 @@ class VbotUnreadableCall(models.Model):
     retry_wide = fields.Boolean(
         "Retry the whole period",
         readonly=True,
-        help="Not found around its date: the next retry fetches its whole period."
+        help="Not found around its date: the next retry fetches its whole period.",
     )
 
     _sql_constraints = [

@@ -30,6 +30,7 @@ leg with a phone and no ``member_no`` and an agent is a leg with a ``member_no``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -131,9 +132,7 @@ class MappingError(ValueError):
     holds ``value`` (a short ``repr``) when a value is at fault.
     """
 
-    def __init__(
-        self, field: str, message: str, code: str = "unreadable", **params: Any
-    ) -> None:
+    def __init__(self, field: str, message: str, code: str = "unreadable", **params: Any) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.code = code
@@ -227,10 +226,8 @@ def parse_vbot_datetime(
             except ValueError:
                 continue
         if parsed is None:
-            try:
+            with contextlib.suppress(ValueError):
                 parsed = datetime.fromisoformat(text)
-            except ValueError:
-                pass
     if parsed is None:
         raise MappingError(
             field,
@@ -239,10 +236,7 @@ def parse_vbot_datetime(
             value=_shown(value),
         )
     if parsed.tzinfo is None:
-        try:
-            parsed = parsed.replace(tzinfo=zone)
-        except (OverflowError, ValueError):
-            pass
+        parsed = parsed.replace(tzinfo=zone)
     try:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
     except (OverflowError, ValueError):
@@ -412,9 +406,7 @@ def _id_text(value: Any) -> str:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
-    )
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def external_id(group: dict[str, Any]) -> str:
@@ -432,7 +424,8 @@ def external_id(group: dict[str, Any]) -> str:
         except MappingError as error:
             if name == "group_id":
                 raise
-            raise MappingError(name, str(error).split(": ", 1)[1], error.code, **error.params)
+            message = str(error).split(": ", 1)[1]
+            raise MappingError(name, message, error.code, **error.params) from None
         if text:
             return text
     canonical = _canonical(group).encode("utf-8", "replace")

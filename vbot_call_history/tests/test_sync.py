@@ -8,10 +8,10 @@ from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 
+from ..models.vbot_sync_run import LOCK_NAMESPACE
 from ..services.client import VBotClient
 from ..services.mapping import map_call
 from ..services.phone import match_key, search_forms
-from ..models.vbot_sync_run import LOCK_NAMESPACE
 from .common import VbotCase, account_values, start_simulator
 
 
@@ -339,9 +339,7 @@ class TestSyncLock(TransactionCase):
             cr.commit()  # pylint: disable=invalid-commit
         try:
             with self.registry.cursor() as holder:
-                holder.execute(
-                    "SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, account.id]
-                )
+                holder.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, account.id])
                 mine = self.env["vbot.account"].browse(account.id)
                 action = mine.action_sync()
                 self.assertEqual(action["params"]["type"], "warning")
@@ -349,9 +347,7 @@ class TestSyncLock(TransactionCase):
                 self.assertFalse(mine.sync_log_ids)
                 self.env["vbot.account"]._cron_sync()  # the cron skips it too, without waiting
                 self.assertFalse(mine.sync_log_ids)
-                holder.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, account.id]
-                )
+                holder.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, account.id])
                 holder.rollback()
         finally:
             with self.registry.cursor() as cr:

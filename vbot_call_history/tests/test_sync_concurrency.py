@@ -125,9 +125,7 @@ class TestSyncConcurrency(TransactionCase):
 
         self.assertEqual(second, [(False, False, False)])  # skipped: no log, no error
         self.assertEqual(state, "ok", message)
-        logs = self.read(
-            "SELECT state FROM vbot_sync_log WHERE account_id = %s", [self.account_id]
-        )
+        logs = self.read("SELECT state FROM vbot_sync_log WHERE account_id = %s", [self.account_id])
         self.assertEqual(logs, [("ok",)])
 
     def test_defect_6_a_serialization_failure_on_the_watermark_is_retried(self):

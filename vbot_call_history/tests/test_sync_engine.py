@@ -87,7 +87,9 @@ class TestSyncEngine(VbotCase):
         self.assertEqual(entry.mapped("external_id"), ["poison-duration"])
         self.assertEqual(entry.field, "duration_call")
         self.assertIn("poison-duration skipped: duration_call", log.message)
-        self.assertGreater(self.account.sync_watermark, fields.Datetime.now() - timedelta(minutes=1))
+        self.assertGreater(
+            self.account.sync_watermark, fields.Datetime.now() - timedelta(minutes=1)
+        )
 
     def test_defect_1_the_store_path_skips_only_the_call_the_database_refuses(self):
         groups = self.sim.state.calls[:5]
@@ -337,7 +339,10 @@ class TestSyncEngine(VbotCase):
     def test_sync_progress_is_shown_while_catching_up(self):
         now = fields.Datetime.now()
         self.account.write(
-            {"sync_history_start": now - timedelta(days=10), "sync_watermark": now - timedelta(days=5)}
+            {
+                "sync_history_start": now - timedelta(days=10),
+                "sync_watermark": now - timedelta(days=5),
+            }
         )
         self.assertTrue(self.account.sync_backlog)
         self.assertAlmostEqual(self.account.sync_progress, 50.0, delta=0.5)
@@ -416,7 +421,9 @@ class TestSyncEngine(VbotCase):
         log = self.account._run_sync()
         total = len(self.sim.state.calls)
         self.assertEqual(log.state, "ok")
-        self.assertEqual((self.account.vbot_count_span, self.account.odoo_count_span), (total, total))
+        self.assertEqual(
+            (self.account.vbot_count_span, self.account.odoo_count_span), (total, total)
+        )
         self.assertIn(f"VBot holds {total} calls, Odoo holds {total}", self.account.count_summary)
         self.assertFalse(self.account.count_mismatch)
 
