@@ -268,20 +268,18 @@ class Campaign:
             stop.set()
             state.set_faults()
 
-    def restart_history(self, v3):
-        """Point the account at the other URL of the same VBot: its history starts again."""
-        vals = (
-            {"base_url": self.sim.base_url_v3, "api_version": "v3", "api_key": "demo-key"}
-            if v3
-            else {"base_url": self.sim.base_url_v2, "api_version": "v2", "password": "demo"}
-        )
-        self.worker("save", {"vals": vals})
+    def restart_history(self, other_name):
+        """Point the account at the same VBot under another host name: its history starts
+        again (the calls it holds stay, once)."""
+        host = "localhost" if other_name else "127.0.0.1"
+        url = f"http://{host}:{self.sim.port}/v2.0"
+        self.worker("save", {"vals": {"base_url": url, "password": "demo"}})
 
     def phase_kill(self, kills=3):
         state = self.sim.state
         killed = 0
         for round_no in range(kills):
-            self.restart_history(v3=round_no % 2 == 0)
+            self.restart_history(other_name=round_no % 2 == 0)
             state.set_faults(slow_rate=1.0, slow_seconds=0.15)
             state.clear_requests()
             target = self.rng.randint(3, 25)
@@ -308,7 +306,7 @@ class Campaign:
 
     def phase_concurrency(self):
         state = self.sim.state
-        self.restart_history(v3=False)
+        self.restart_history(other_name=False)
         state.set_faults(slow_rate=1.0, slow_seconds=0.1)
         first = self.worker("run", {"budget": 120}, background=True)
         second = self.worker("sync", {"budget": 120}, background=True)
@@ -476,6 +474,7 @@ class Campaign:
         self.worker(
             "setup",
             {
+                "allow": f"127.0.0.1:{self.sim.port} localhost:{self.sim.port}",
                 "account": {
                     "name": "Fault campaign",
                     "base_url": self.sim.base_url_v2,

@@ -63,6 +63,7 @@ def _account(env):
 
 
 def setup(env, payload):
+    env["ir.config_parameter"].set_param("vbot_call_history.allowed_hosts", payload["allow"])
     env["vbot.account"].with_context(active_test=False).search([]).unlink()
     account = env["vbot.account"].create(payload["account"])
     for customer in payload.get("customers", []):

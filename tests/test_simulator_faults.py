@@ -239,6 +239,8 @@ def raw_request(
         ("POST", "/_sim/webhook", b'{"drop_rate": 7}'),
         ("POST", "/_sim/webhook", b'{"events": ["BOGUS"]}'),
         ("POST", "/_sim/webhook", b'{"auth": "a\\r\\nX-Injected: 1"}'),
+        ("POST", "/_sim/webhook", '{"auth": "khóa bí mật"}'.encode()),
+        ("POST", "/_sim/webhook", b'{"auth_header": "X Bad: 1"}'),
         ("POST", "/_sim/webhook/emit", b'{"body": 1}'),
         ("POST", "/_sim/calls?n=1000000000", b""),
         ("POST", "/_sim/calls?n=-1", b""),

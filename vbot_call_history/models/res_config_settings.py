@@ -68,6 +68,8 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def get_values(self):
         res = super().get_values()
+        if not self.env.is_system():
+            return res  # the VBot block is for system administrators only
         account = self._vbot_account()
         if account:
             values = {field: account[field] for field in _ACCOUNT_FIELDS.values()}
@@ -88,6 +90,7 @@ class ResConfigSettings(models.TransientModel):
 
     def _vbot_save(self):
         """Write the VBot fields onto the company's account, creating it if needed."""
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         self.ensure_one()
         defaults = self._vbot_account_defaults()
         vals = {
@@ -113,6 +116,7 @@ class ResConfigSettings(models.TransientModel):
 
     def action_vbot_test_connection(self):
         """Test the values typed on the page, without saving them."""
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         self.ensure_one()
         typed = {
             field: self[name] for name, field in _ACCOUNT_FIELDS.items() if name != "vbot_active"
@@ -129,9 +133,11 @@ class ResConfigSettings(models.TransientModel):
 
     def action_vbot_sync(self):
         """Save, then sync now; a first sync (a backfill) is handed to the cron."""
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         return self._vbot_save_and_get().action_sync()
 
     def action_vbot_open_account(self):
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         account = self._vbot_save_and_get()
         return {
             "type": "ir.actions.act_window",

@@ -1,7 +1,6 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from ..services.phone import match_key
 from .vbot_account import notification
@@ -132,9 +131,8 @@ class ResPartner(models.Model):
     def action_vbot_fetch_calls(self):
         """Ask VBot for this contact's history (by its numbers, in every spelling VBot may
         hold: as saved, and each match key in national format) and store it now."""
+        self.env["vbot.account"]._check_vbot_caller("vbot_call_history.group_vbot_user")
         self.ensure_one()
-        if not self.env.user.has_group("vbot_call_history.group_vbot_user"):
-            raise AccessError(self.env._("Only VBot users can fetch calls."))
         title = self.env._("Fetch calls")
         numbers = [n for n in (self.phone, self.mobile) if n and n.strip()]
         if not numbers:
@@ -143,5 +141,6 @@ class ResPartner(models.Model):
         if not account:
             message = self.env._("No active VBot account is configured for this company.")
             return notification(title, message, "warning")
+        account = account.with_env(self.env)._check_vbot_caller("vbot_call_history.group_vbot_user")
         # VBot is asked for every spelling of each number (services.phone.search_forms).
         return account._run_sync("numbers", "contact", numbers=numbers)._notification(title)

@@ -6,19 +6,26 @@ from urllib.parse import urlsplit
 
 import pytz
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.tools import config
 
-from ..services.client import VBotClient, VBotError
+from ..services.client import VBotClient, VBotError, VBotURLRefused
+from ..services.urlpolicy import UrlPolicy, UrlRefused
 from ..services.windows import cron_budget
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://open-api-h01.vbot.vn/v2.0"
-# Changing one of these points the account at another history: it starts again.
-_HISTORY_FIELDS = ("base_url", "vbot_id", "project_code")
+# Hosts other than VBot's https://*.vbot.vn that accounts may use (system administrators
+# set it: Settings > Technical > System Parameters), e.g. "127.0.0.1:8765" for the simulator.
+ALLOWED_HOSTS_PARAM = "vbot_call_history.allowed_hosts"
+GROUP_USER = "vbot_call_history.group_vbot_user"
+GROUP_MANAGER = "vbot_call_history.group_vbot_manager"
+GROUP_SYSTEM = "base.group_system"
+# Fields only system administrators may change: where the credentials go and how.
+_CONNECTION_FIELDS = ("base_url", "api_version")
 # What "Test connection" may take from the form before it is saved.
-_CONNECTION_FIELDS = (
+_TEST_FIELDS = (
     "base_url",
     "api_version",
     "username",
@@ -344,20 +351,45 @@ class VbotAccount(models.Model):
         for account in self:
             account.unreadable_count = counts.get(account, 0)
 
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        policy = self._vbot_url_policy()
+        for account in self:
+            try:
+                policy.check_url(account.base_url, resolve=True)
+            except UrlRefused as refused:
+                raise ValidationError(self._vbot_url_refused_message(refused)) from None
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("base_url") not in (None, DEFAULT_BASE_URL) for vals in vals_list):
+            self._check_vbot_caller(GROUP_SYSTEM)
+        return super().create(vals_list)
+
     def write(self, vals):
-        restart = self.browse()
-        if set(_HISTORY_FIELDS) & set(vals):
-            restart = self.filtered(
-                lambda a: any(
-                    (a[name] or "") != (vals[name] or "")
-                    for name in _HISTORY_FIELDS
-                    if name in vals
-                )
+        # Accounts whose server or authentication kind this write changes: only system
+        # administrators may do that, and the stored secrets are forgotten unless the same
+        # write sets new ones (a password typed for one server never goes to another).
+        moved = self.filtered(
+            lambda account: any(
+                name in vals and account[name] != vals[name] for name in _CONNECTION_FIELDS
             )
+        )
+        if moved:
+            self._check_vbot_caller(GROUP_SYSTEM)
+        # Accounts pointed at another server or project: their history starts again.
+        restart = self.filtered(lambda account: account._history_changes(vals))
         result = super().write(vals)
+        forget = {
+            secret: False
+            for secret in ("password", "api_key")
+            if not (vals.get(secret) or vals.get(f"new_{secret}"))
+        }
+        if moved and forget:
+            super(VbotAccount, moved).write(forget)
         for account in restart:
-            # Another server or project: its history starts again from initial_days. Calls
-            # already stored stay (the same call of the same VBot keeps its id).
+            # From initial_days again. Calls already stored stay (the same call of the same
+            # VBot keeps its id).
             super(VbotAccount, account).write(
                 {
                     "sync_watermark": False,
@@ -373,16 +405,95 @@ class VbotAccount(models.Model):
                 }
             )
             account.unreadable_ids.sudo().unlink()
-        if {"base_url", "api_version", "username", "password", "api_key"} & set(vals):
+        if moved or {"username", "password", "api_key", "new_password", "new_api_key"} & set(vals):
             for account in self:
                 _TokenStore(account.id).set(None)
         return result
+
+    def _history_changes(self, vals):
+        """Whether ``vals`` point this account at another VBot server or project.
+
+        The API URL counts by its host and port: /v2.0 and /v3.0 of one server hold the same
+        calls. An emptied VBot ID or project code (v3 needs none) is no other project.
+        """
+        self.ensure_one()
+        if "base_url" in vals and _host(vals["base_url"]) != _host(self.base_url):
+            return True
+        return any(
+            vals.get(name) and vals[name] != self[name] for name in ("vbot_id", "project_code")
+        )
+
+    # ------------------------------------------------------------------
+    # Access
+    # ------------------------------------------------------------------
+    def _check_vbot_caller(self, group_xmlid=GROUP_MANAGER):
+        """Raise AccessError unless the caller may act on these accounts; return them sudo'ed.
+
+        The caller must be an internal user of ``group_xmlid`` and every account's company
+        must be among the companies the user is working in. Every public method that
+        reaches VBot, runs sudo() or changes where credentials go calls this first; the
+        superuser (the scheduled action, code already running sudo) passes.
+        """
+        if self.env.su:
+            return self
+        user = self.env.user
+        if not (user._is_internal() and user.has_group(group_xmlid)):
+            group = self.env.ref(group_xmlid).sudo().full_name
+            raise AccessError(self.env._("This needs the access right “%(group)s”.", group=group))
+        accounts = self.sudo()
+        if len(accounts.exists()) != len(self):
+            raise MissingError(self.env._("This VBot account no longer exists."))
+        if accounts.company_id - self.env.companies:
+            raise AccessError(
+                self.env._("This VBot account belongs to a company you are not working in.")
+            )
+        return accounts
+
+    @api.model
+    def _vbot_url_policy(self):
+        """Where VBot requests may go: VBot's hosts plus the system parameter's entries."""
+        allowed = self.env["ir.config_parameter"].sudo().get_param(ALLOWED_HOSTS_PARAM)
+        policy = UrlPolicy(allowed or "")
+        if policy.invalid:
+            _logger.warning(
+                "%s: entries ignored (not host[:port]): %s", ALLOWED_HOSTS_PARAM, policy.invalid
+            )
+        return policy
+
+    @api.model
+    def _vbot_url_refused_message(self, refused):
+        """A UrlRefused (or VBotURLRefused) as a sentence an administrator can act on."""
+        host = refused.host or "?"
+        reasons = {
+            "syntax": self.env._("The API URL cannot be read: %(why)s.", why=refused),
+            "scheme": self.env._("The API URL must start with https://."),
+            "userinfo": self.env._("The API URL must not hold a user name or password."),
+            "host": self.env._(
+                "%(host)s is not a VBot server: the API URL must be https on *.vbot.vn.",
+                host=host,
+            ),
+            "address": self.env._(
+                "%(host)s points to a private, local or cloud metadata address.", host=host
+            ),
+            "origin": self.env._(
+                "%(host)s is not the VBot account's server: nothing was sent there.", host=host
+            ),
+        }
+        reason = reasons.get(refused.code, str(refused))
+        if refused.code in ("host", "address"):
+            reason += " " + self.env._(
+                "A system administrator can allow another host in the system parameter "
+                "%(param)s (for example 127.0.0.1:8765).",
+                param=ALLOWED_HOSTS_PARAM,
+            )
+        return reason
 
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_test_connection(self):
         """Test the saved connection."""
+        self._check_vbot_caller()
         self.ensure_one()
         return self._test_connection()
 
@@ -391,10 +502,18 @@ class VbotAccount(models.Model):
 
         ``values`` holds the form's fields (``base_url``, ``api_version``, ``username``,
         ``vbot_id``, ``project_code``, and ``new_password`` / ``new_api_key`` when typed);
-        a stored secret is used only for the stored host.
+        a stored secret is used only for the stored host. Testing another server (or a new
+        account) is for system administrators, as changing it is.
         """
-        self.env["vbot.account"].check_access("write")
-        return self[:1]._test_connection(values or {})
+        values = values or {}
+        account = self[:1]
+        moving = not account or any(
+            name in values and values[name] != account.sudo()[name] for name in _CONNECTION_FIELDS
+        )
+        (account or self.env["vbot.account"])._check_vbot_caller(
+            GROUP_SYSTEM if moving else GROUP_MANAGER
+        )
+        return account._test_connection(values)
 
     def action_sync(self):
         """Sync now, with the code the scheduled action runs, and return when done.
@@ -403,6 +522,7 @@ class VbotAccount(models.Model):
         scheduled action instead, which runs it in the background with its time budget;
         the account shows its progress.
         """
+        self._check_vbot_caller()
         title = self.env._("VBot sync")
         queued = self.filtered(lambda account: account._has_backlog())
         if queued:
@@ -423,12 +543,14 @@ class VbotAccount(models.Model):
 
     def action_deep_check(self):
         """Compare VBot's counts day by day with what is stored now, fetching what differs."""
+        self._check_vbot_caller()
         self.ensure_one()
         deadline = time.monotonic() + _button_budget()
         log = self._run_sync("deep_check", "button", deadline=deadline)
         return log._notification(self.env._("VBot deep check"))
 
     def action_open_calls(self):
+        self._check_vbot_caller()
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")
         action["domain"] = [("account_id", "=", self.id)]
@@ -594,12 +716,12 @@ class VbotAccount(models.Model):
         """
         account = self.sudo()[:1]
         overrides = overrides or {}
-        defaults = self.default_get(list(_CONNECTION_FIELDS)) if not account else {}
+        defaults = self.default_get(list(_TEST_FIELDS)) if not account else {}
         values = {
             name: overrides[name]
             if name in overrides
             else (account[name] if account else defaults.get(name))
-            for name in _CONNECTION_FIELDS
+            for name in _TEST_FIELDS
         }
         same_host = account and _host(values["base_url"]) == _host(account.base_url)
         password = overrides.get("new_password") or overrides.get("password")
@@ -611,6 +733,11 @@ class VbotAccount(models.Model):
             raise _config_error(self.env, "error_no_key")
         if values["api_version"] != "v3" and not (values["username"] and password):
             raise _config_error(self.env, "error_no_password")
+        policy = self.sudo()._vbot_url_policy()
+        try:
+            policy.check_url(values["base_url"] or "")
+        except UrlRefused as refused:
+            raise _url_error(self, refused) from None
         try:
             return VBotClient(
                 values["base_url"] or "",
@@ -623,6 +750,7 @@ class VbotAccount(models.Model):
                 page_size=values["page_size"] or 100,
                 date_unit=values["date_unit"] or "s",
                 token_store=_TokenStore(account.id) if account and not overrides else None,
+                url_policy=policy,
             )
         except ValueError:
             raise _config_error(self.env, "error_bad_url", url=values["base_url"] or "") from None
@@ -636,6 +764,8 @@ class VbotAccount(models.Model):
         client = self._make_client(overrides)
         try:
             total = client.test_connection()
+        except VBotURLRefused as error:
+            raise _url_error(self, error) from None
         except VBotError as error:
             raise UserError(render(self.env, error_event_for(client.base_url, error))) from error
         return notification(
@@ -676,6 +806,16 @@ def _config_error(env, code, **params):
     event = {"code": code, "p": params}
     error = UserError(render(env, event))
     error.vbot_event = event
+    return error
+
+
+def _url_error(account, refused):
+    """A URL the policy refuses, as a UserError the sync log records by its code."""
+    error = UserError(account._vbot_url_refused_message(refused))
+    error.vbot_event = {
+        "code": "url_refused",
+        "p": {"why": refused.code, "host": refused.host or "", "detail": str(refused)[:200]},
+    }
     return error
 
 

@@ -102,6 +102,10 @@ def render(env, event, tz="UTC"):
     Parameters that are datetimes (``{"dt": iso}``) are shown in ``tz``; parameters that are
     events themselves (a skipped call's reason) are rendered the same way.
     """
+    if event.get("code") == "url_refused":  # worded where the URL policy lives
+        params = event.get("p") or {}
+        refused = _Refused(params.get("why"), params.get("host"), params.get("detail", ""))
+        return env["vbot.account"]._vbot_url_refused_message(refused)
     template = MESSAGES.get(event.get("code"))
     params = {key: _param(env, value, tz) for key, value in (event.get("p") or {}).items()}
     reason = params.get("reason")
@@ -114,6 +118,16 @@ def render(env, event, tz="UTC"):
         return text % params
     except (KeyError, TypeError, ValueError):
         return template._translate("en_US") % _defaults(params)
+
+
+class _Refused:
+    """A URL refusal read back from a log (what ``_vbot_url_refused_message`` reads)."""
+
+    def __init__(self, code, host, detail):
+        self.code, self.host, self.detail = code, host, detail
+
+    def __str__(self):
+        return self.detail
 
 
 def _param(env, value, tz):

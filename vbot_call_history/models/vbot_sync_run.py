@@ -44,6 +44,7 @@ from ..services.client import (
     VBotResponseError,
     VBotRetryableError,
     VBotTimeBudgetError,
+    VBotURLRefused,
 )
 from ..services.mapping import (
     MAX_ID,
@@ -652,6 +653,9 @@ def error_event_for(base_url, error):
     event = getattr(error, "vbot_event", None)
     if event:
         return event
+    if isinstance(error, VBotURLRefused):
+        params = {"why": error.code, "host": error.host or "", "detail": str(error)[:200]}
+        return {"code": "url_refused", "p": params}
     if isinstance(error, VBotAuthError):
         code = "error_token" if error.reason == "token" else "error_auth"
         return {"code": code, "p": {"host": host}}

@@ -4,4 +4,5 @@
 ``mapping``  a call group of the API -> plain field values, bounded and cleaned.
 ``phone``    Vietnamese phone numbers -> E.164 and the keys that match calls to contacts.
 ``windows``  planning of sync windows, local days, retry and backoff delays, time budgets.
+``urlpolicy`` where credentials may go: allowed hosts, strict URL parsing, address checks.
 """

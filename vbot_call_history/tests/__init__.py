@@ -1,7 +1,9 @@
 from . import (
     test_i18n,
     test_matching,
+    test_migration,
     test_recording,
+    test_security,
     test_settings,
     test_sync,
     test_sync_concurrency,

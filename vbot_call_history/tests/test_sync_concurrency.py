@@ -13,7 +13,7 @@ from odoo.tests import TransactionCase, tagged
 
 from ..models.vbot_sync_run import LOCK_NAMESPACE
 from ..services.client import VBotClient
-from .common import account_values, start_simulator
+from .common import ALLOWED_HOSTS_PARAM, account_values, allow_hosts, start_simulator
 
 _RUN = "odoo.addons.vbot_call_history.models.vbot_sync_run"
 _ACCOUNT = "odoo.addons.vbot_call_history.models.vbot_account.VbotAccount"
@@ -31,6 +31,9 @@ class TestSyncConcurrency(TransactionCase):
         super().setUp()
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            params = env["ir.config_parameter"]
+            self.allowed_before = params.get_param(ALLOWED_HOSTS_PARAM) or ""
+            allow_hosts(env, self.sim)
             company = env["res.company"].create({"name": "Concurrency test company"})
             account = env["vbot.account"].create(
                 # One window of 6 pages: the form is saved between two of them.
@@ -57,6 +60,7 @@ class TestSyncConcurrency(TransactionCase):
             account.write({"last_sync_log_id": False, "last_deep_check_log_id": False})
             account.unlink()
             env["res.company"].browse(self.company_id).unlink()
+            env["ir.config_parameter"].set_param(ALLOWED_HOSTS_PARAM, self.allowed_before)
             cr.commit()  # pylint: disable=invalid-commit
 
     def sync(self, origin="button"):

@@ -16,7 +16,7 @@ from odoo.tests import tagged
 from ..models.vbot_sync_run import SyncRun
 from ..services.mapping import map_call
 from ..services.phone import LEGACY_MOBILE_PREFIXES, match_key
-from .common import VbotCase, account_values, start_simulator
+from .common import VbotCase, account_values, allow_hosts, start_simulator
 
 VN = pytz.timezone("Asia/Ho_Chi_Minh")
 FMT = "%m/%d/%Y %H:%M:%S"
@@ -302,6 +302,7 @@ class TestSyncEngine(VbotCase):
         self.account._run_sync()
         other = start_simulator(calls=60, seed=12, days=40)
         self.addCleanup(other.stop)
+        allow_hosts(self.env, other)
         generation = self.account.sync_generation
 
         self.account.write({"base_url": other.base_url_v2, "password": "demo"})
@@ -314,6 +315,15 @@ class TestSyncEngine(VbotCase):
         expected = {g["group_id"] for g in other.state.calls if map_call(g)["call_date"] >= limit}
         self.assertTrue(expected)
         self.assertFalse(expected - self.stored_ids())
+
+    def test_moving_to_v3_on_the_same_server_keeps_the_history(self):
+        self.account._run_sync()
+        watermark = self.account.sync_watermark
+        self.account.write(
+            {"api_version": "v3", "base_url": self.sim.base_url_v3, "api_key": "demo-key"}
+        )
+        self.assertEqual(self.account.sync_watermark, watermark)
+        self.assertEqual(self.account._run_sync().state, "ok")
 
     def test_defect_7_sync_now_hands_a_first_backfill_to_the_cron(self):
         cron = self.env.ref("vbot_call_history.ir_cron_vbot_sync")
@@ -460,6 +470,7 @@ class TestSyncFailures(VbotCase):
     sim_config = {"calls": 20, "seed": 5, "days": 3}
 
     def test_unreachable_vbot_is_named(self):
+        allow_hosts(self.env, "127.0.0.1:9")
         self.account.write({"base_url": "http://127.0.0.1:9/v2.0", "password": "demo"})
         with patch("time.sleep"):
             log = self.account._run_sync()

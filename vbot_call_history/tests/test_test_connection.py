@@ -5,7 +5,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .common import VbotCase, start_simulator
+from .common import VbotCase, allow_hosts, start_simulator
 
 
 @tagged("post_install", "-at_install")
@@ -23,6 +23,7 @@ class TestTestConnection(VbotCase):
     def test_settings_test_the_typed_values_without_saving_them(self):
         self.account._run_sync()
         watermark = self.account.sync_watermark
+        allow_hosts(self.env, "127.0.0.1:9")
         settings = self.settings(vbot_base_url="http://127.0.0.1:9/v2.0", vbot_password="demo")
         with patch("time.sleep"), self.assertRaises(UserError) as error:
             settings.action_vbot_test_connection()
@@ -60,6 +61,7 @@ class TestTestConnection(VbotCase):
     def test_a_stored_password_never_goes_to_a_typed_address(self):
         other = start_simulator(calls=5, seed=1, days=1)
         self.addCleanup(other.stop)
+        allow_hosts(self.env, other)
         with self.assertRaises(UserError) as error:
             self.account.action_test_connection_values({"base_url": other.base_url_v2})
         self.assertIn("username and password", str(error.exception))
