@@ -26,6 +26,7 @@ the rest in ``vbot.unreadable.call``.
 """
 
 import hashlib
+import itertools
 import logging
 import threading
 import time
@@ -344,16 +345,22 @@ class SyncRun:
         ``seen`` ({id: payload}) spans one fetch: the same id twice with the same content
         is one call; with another content, the second is reported, never merged silently.
         """
-        good, raw = [], {}
+        mapped = []
         for group in groups:
             try:
-                values = map_call(group, self.tz, now=self.now)
+                mapped.append((group, map_call(group, self.tz, now=self.now), None))
             except MappingError as error:
-                self._unreadable(group, error, bounds, touched)
-                continue
+                mapped.append((group, None, error))
             except RecursionError:
                 error = MappingError("group", "nested too deeply to be read", "too_nested")
-                self._unreadable(group, error, bounds, touched)
+                mapped.append((group, None, error))
+        where = _neighbour_bounds(
+            [values and values["call_date"] for _g, values, _e in mapped], bounds
+        )
+        good, raw = [], {}
+        for index, (group, values, error) in enumerate(mapped):
+            if error is not None:
+                self._unreadable(group, error, where(index), touched)
                 continue
             key = values["external_id"]
             touched.add(key)
@@ -620,6 +627,28 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
     finally:
         if locked:
             account._unlock()
+
+
+def _neighbour_bounds(dates, bounds):
+    """Where in ``bounds`` each call of a page is, by the dates of its readable neighbours.
+
+    VBot lists calls newest first: on a page whose readable dates do go down, a call that
+    cannot be read lies between the readable calls around it, which pins it within
+    seconds — so that counting a period knows whether it is in it. On a page in any other
+    order (or without a period), each call is only known to be within ``bounds``.
+    """
+    readable = [date for date in dates if date]
+    ordered = all(newer >= older for newer, older in itertools.pairwise(readable))
+    if not bounds or not bounds[0] or not ordered:
+        return lambda index: bounds
+
+    def where(index):
+        newer = next((d for d in reversed(dates[:index]) if d), None) or bounds[1]
+        older = next((d for d in dates[index + 1 :] if d), None) or bounds[0]
+        start, end = max(older, bounds[0]), min(newer, bounds[1])
+        return (start, end) if start <= end else bounds
+
+    return where
 
 
 def _is_concurrency(error):

@@ -273,6 +273,23 @@ class TestSyncEngine(VbotCase):
         self.assertEqual((log.skipped_count, log.gap_count), (1, 0))
         self.assertEqual(log.state, "warning")
 
+    def test_a_call_without_a_readable_date_is_placed_between_its_neighbours(self):
+        self.account._run_sync()
+        epoch = int(datetime.now().timestamp()) - 2 * 3600  # VBot files it 2 hours ago
+        broken = self.copy_of_a_call("undated", 120, date_create="garbage")
+        self.sim.state.upsert_groups([broken], epoch=epoch)
+
+        self.account._run_sync()
+
+        entry = self.account.unreadable_ids
+        self.assertEqual((entry.external_id, entry.field), ("undated", "date_create"))
+        self.assertFalse(entry.call_date)
+        # Between the readable calls listed around it, not "somewhere in the last day".
+        self.assertLess(entry.date_to - entry.date_from, timedelta(hours=12))
+        log = self.account._run_sync()
+        self.assertNotIn("fetching the period again", log.message)  # it is accounted for
+        self.assertEqual((log.skipped_count, log.gap_count), (1, 0))
+
     def test_defect_7_counters_count_each_unreadable_call_once(self):
         self.account._run_sync()
         for hours in (1, 3):
