@@ -367,8 +367,13 @@ class Campaign:
         state = self.sim.state
         group_id = group.get("group_id") if isinstance(group, dict) else None
         if isinstance(group_id, str) and state.find_group(group_id) is not None:
-            with state.lock:  # upsert would replace the first one: list both
-                state.calls.insert(0, group)
+            with state.lock:  # upsert would replace the first one: list both, side by side
+                position = next(
+                    i
+                    for i, listed in enumerate(state.calls)
+                    if isinstance(listed, dict) and listed.get("group_id") == group_id
+                )
+                state.calls.insert(position + 1, group)
             state.reindex()
         else:
             state.upsert_groups([group], epoch=epoch)

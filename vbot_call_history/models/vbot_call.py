@@ -214,7 +214,7 @@ class VbotCall(models.Model):
         return created, updated
 
     @api.model
-    def _upsert_page_isolated(self, account, values_list):
+    def _upsert_page_isolated(self, account, values_list, **options):
         """Store a page through :meth:`_upsert_mapped`; one bad call never fails its page.
 
         The page is stored under a savepoint. If the database refuses it, each call is
@@ -223,13 +223,13 @@ class VbotCall(models.Model):
         database refuses are left out. Returns ``(created, updated, failures)`` where
         ``failures`` lists ``(values, MappingError)`` naming the VBot field at fault
         (code ``db_rejected``). A call a concurrent transaction (a webhook) stored first is
-        neither: it is there.
+        neither: it is there. ``options`` go to :meth:`_upsert_mapped` as they are.
         """
         if not values_list:
             return self.browse(), self.browse(), []
         try:
             with self.env.cr.savepoint():
-                created, updated = self._upsert_mapped(account, values_list)
+                created, updated = self._upsert_mapped(account, values_list, **options)
             return created, updated, []
         except _STORE_ERRORS as error:
             _raise_if_concurrency(error)
@@ -238,19 +238,19 @@ class VbotCall(models.Model):
         for values in values_list:
             try:
                 with self.env.cr.savepoint():
-                    one_created, one_updated = self._upsert_mapped(account, [values])
+                    one_created, one_updated = self._upsert_mapped(account, [values], **options)
             except _STORE_ERRORS as error:
                 _raise_if_concurrency(error)
                 if _is_stored_meanwhile(error):
                     continue
-                failures.append((values, self._store_error(account, values, error)))
+                failures.append((values, self._store_error(account, values, error, **options)))
                 continue
             created |= one_created
             updated |= one_updated
         return created, updated, failures
 
     @api.model
-    def _store_error(self, account, values, error):
+    def _store_error(self, account, values, error, **options):
         """Which value of ``values`` the database refused, as a MappingError.
 
         PostgreSQL names the column for some errors; otherwise each value a payload
@@ -266,7 +266,7 @@ class VbotCall(models.Model):
                     probe["external_id"] = f"probe-{uuid.uuid4()}"
                 savepoint = self.env.cr.savepoint()
                 try:
-                    self._upsert_mapped(account, [probe])
+                    self._upsert_mapped(account, [probe], **options)
                     self.env.flush_all()
                 except _STORE_ERRORS:
                     continue

@@ -288,7 +288,9 @@ class SyncRun:
         """Call groups handed over (a webhook): stored like fetched ones, period unknown."""
         groups = list(groups or ())
         self._event("pushed", count=len(groups))
-        self._store(groups, None, {}, set())
+        listing = _Listing(None)
+        self._store(groups, listing)
+        self._close_listing(listing)
 
     # ------------------------------------------------------------------
     # Fetch, store, verify
@@ -326,24 +328,26 @@ class SyncRun:
     def _fetch(self, start, end, phone=None):
         """Store every page VBot lists for the span (or phone); the keys seen, or None when
         the time ran out before the last page."""
-        seen, touched = {}, set()
+        listing = _Listing((start, end) if start else None)
         pages = self.client.iter_pages(date_from=start, date_to=end, phone=phone)
         try:
             for _page_no, groups in pages:
-                self._store(groups, (start, end) if start else None, seen, touched)
+                self._store(groups, listing)
                 self._commit()
                 if self._time_is_up():
                     return None
         except VBotTimeBudgetError:
             self.out_of_time = True
             return None
-        return touched
+        self._close_listing(listing)
+        return listing.touched
 
-    def _store(self, groups, bounds, seen, touched):
-        """Map, bound and store one page; remember what cannot be read or stored.
+    def _store(self, groups, listing):
+        """Map, bound and store one page of ``listing``; remember what cannot be read or stored.
 
-        ``seen`` ({id: payload}) spans one fetch: the same id twice with the same content
-        is one call; with another content, the second is reported, never merged silently.
+        Within one listing (one fetch), the same id twice with the same content is one call;
+        with another content, the second is reported, never merged silently. A call that
+        cannot be read is placed between its readable neighbours (see :class:`_Listing`).
         """
         mapped = []
         for group in groups:
@@ -354,13 +358,13 @@ class SyncRun:
             except RecursionError:
                 error = MappingError("group", "nested too deeply to be read", "too_nested")
                 mapped.append((group, None, error))
-        where = _neighbour_bounds(
-            [values and values["call_date"] for _g, values, _e in mapped], bounds
-        )
+        dates = [values and values["call_date"] for _group, values, _error in mapped]
+        for group, error, bounds in listing.place(dates, mapped):
+            self._unreadable(group, error, bounds, listing.touched)
+        seen, touched = listing.seen, listing.touched
         good, raw = [], {}
-        for index, (group, values, error) in enumerate(mapped):
+        for group, values, error in mapped:
             if error is not None:
-                self._unreadable(group, error, where(index), touched)
                 continue
             key = values["external_id"]
             touched.add(key)
@@ -377,7 +381,7 @@ class SyncRun:
                     self._unreadable(
                         group,
                         error,
-                        bounds,
+                        listing.bounds,
                         touched,
                         key=f"{key}#dup-{digest}",
                         call_date=values["call_date"],
@@ -395,7 +399,7 @@ class SyncRun:
             self._unreadable(
                 raw[values["external_id"]],
                 error,
-                bounds,
+                listing.bounds,
                 touched,
                 key=values["external_id"],
                 call_date=values["call_date"],
@@ -403,6 +407,11 @@ class SyncRun:
         self._resolve(
             [values["external_id"] for values in good if values["external_id"] not in failed]
         )
+
+    def _close_listing(self, listing):
+        """The listing ended: calls after its last readable one lie down to its start."""
+        for group, error, bounds in listing.close():
+            self._unreadable(group, error, bounds, listing.touched)
 
     def _unreadable(self, group, error, bounds, touched, key=None, call_date=None):
         key = _storable_key(key or safe_external_id(group))
@@ -629,26 +638,60 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
             account._unlock()
 
 
-def _neighbour_bounds(dates, bounds):
-    """Where in ``bounds`` each call of a page is, by the dates of its readable neighbours.
+class _Listing:
+    """What a run knows while it reads one listing of VBot (the pages of one fetch).
 
-    VBot lists calls newest first: on a page whose readable dates do go down, a call that
-    cannot be read lies between the readable calls around it, which pins it within
-    seconds — so that counting a period knows whether it is in it. On a page in any other
-    order (or without a period), each call is only known to be within ``bounds``.
+    VBot lists calls newest first. While the readable dates do go down, a call that cannot
+    be read lies between the readable calls listed around it — on its page or the pages
+    before and after — which pins it within seconds, so that counting a period knows whether
+    it is in it. Once the listing is out of order (or without a period: a contact's numbers,
+    a webhook), such a call is only known to be within the listing's period.
     """
-    readable = [date for date in dates if date]
-    ordered = all(newer >= older for newer, older in itertools.pairwise(readable))
-    if not bounds or not bounds[0] or not ordered:
-        return lambda index: bounds
 
-    def where(index):
-        newer = next((d for d in reversed(dates[:index]) if d), None) or bounds[1]
-        older = next((d for d in dates[index + 1 :] if d), None) or bounds[0]
-        start, end = max(older, bounds[0]), min(newer, bounds[1])
-        return (start, end) if start <= end else bounds
+    def __init__(self, bounds):
+        self.bounds = bounds
+        self.seen = {}  # VBot id -> payload
+        self.touched = set()  # every key met, readable or not
+        self.ordered = bool(bounds and bounds[0])
+        self.newer = None  # the last readable date met
+        self.tail = []  # unreadable calls after it: (group, error, newer)
 
-    return where
+    def place(self, dates, mapped):
+        """``(group, error, bounds)`` of this page's unreadable calls that can be placed now."""
+        readable = [date for date in dates if date]
+        if readable and (
+            any(newer < older for newer, older in itertools.pairwise(readable))
+            or (self.newer is not None and self.newer < readable[0])
+        ):
+            self.ordered = False
+        placed = []
+        if readable:  # the calls left at the end of the previous page lie above this one
+            placed += [(g, e, self._span(readable[0], newer)) for g, e, newer in self.tail]
+            self.tail = []
+        for index, (group, _values, error) in enumerate(mapped):
+            if error is None:
+                continue
+            newer = next((d for d in reversed(dates[:index]) if d), None) or self.newer
+            older = next((d for d in dates[index + 1 :] if d), None)
+            if older is None:
+                self.tail.append((group, error, newer))
+            else:
+                placed.append((group, error, self._span(older, newer)))
+        if readable:
+            self.newer = readable[-1]
+        return placed
+
+    def close(self):
+        placed = [(g, e, self._span(None, newer)) for g, e, newer in self.tail]
+        self.tail = []
+        return placed
+
+    def _span(self, older, newer):
+        if not self.ordered:
+            return self.bounds
+        start = max(older, self.bounds[0]) if older else self.bounds[0]
+        end = min(newer, self.bounds[1]) if newer else self.bounds[1]
+        return (start, end) if start <= end else self.bounds
 
 
 def _is_concurrency(error):
