@@ -203,8 +203,8 @@ class SyncRun:
     # ------------------------------------------------------------------
     def sync(self):
         """Windows from the watermark (minus the overlap) to now, oldest first, each fetched,
-        verified with countAll and then moving the watermark; then the re-check of the last
-        hours, the unreadable calls due for a retry, and VBot's total against ours."""
+        verified with countAll and then moving the watermark; then the unreadable calls due
+        for a retry, the re-check of the last hours, and VBot's total against ours."""
         account = self.account
         start, history_start = sync_start(
             account.sync_watermark,
@@ -238,11 +238,12 @@ class SyncRun:
             return
         if account.sync_window_hours:
             self._save_account(sync_window_hours=0)
+        # Calls VBot may have corrected first: then the re-check counts them as stored.
+        if not self._time_is_up():
+            self._retry_unreadable()
         span = recheck_span(self.now, account.recheck_hours, start, history_start)
         if span and not self._time_is_up():
             self._sync_span(*span, fetch=False)
-        if not self._time_is_up():
-            self._retry_unreadable()
         if not self._time_is_up():
             self._check_totals(trigger_deep_check=True)
 
