@@ -315,7 +315,10 @@ class VbotAccount(models.Model):
     @api.depends("sync_failure_count", "sync_retry_at")
     def _compute_sync_failure_note(self):
         for account in self:
-            account.sync_failure_note = account.sync_failure_count and self.env._(
+            if not account.sync_failure_count:
+                account.sync_failure_note = False
+                continue
+            account.sync_failure_note = self.env._(
                 "The last %(count)s run(s) failed; the schedule tries again at %(date)s.",
                 count=account.sync_failure_count,
                 date=account._local_time(account.sync_retry_at) if account.sync_retry_at else "?",

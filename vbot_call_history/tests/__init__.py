@@ -12,4 +12,5 @@ from . import (
     test_sync_vietnamese,
     test_test_connection,
     test_tour,
+    test_tour_connection,
 )

@@ -222,6 +222,7 @@ class TestSyncEngine(VbotCase):
         self.assertEqual(progress.remaining, 0)  # Odoo does not run the job again at once
         self.assertEqual(self.account.last_sync_state, "error")
         self.assertEqual(self.account.sync_failure_count, 1)
+        self.assertIn("The last 1 run(s) failed", self.account.sync_failure_note)
         wait = self.account.sync_retry_at - fields.Datetime.now()
         self.assertTrue(timedelta(minutes=4) < wait <= timedelta(minutes=5), wait)
         logs = self.account.sync_log_ids
@@ -236,6 +237,7 @@ class TestSyncEngine(VbotCase):
         self.account.password = "demo"
         self.account._run_sync("sync", "button")
         self.assertEqual((self.account.sync_failure_count, self.account.sync_retry_at), (0, False))
+        self.assertFalse(self.account.sync_failure_note)
 
     def test_defect_5_only_accounts_that_made_progress_count_as_remaining(self):
         looks = []

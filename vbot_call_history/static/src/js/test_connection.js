@@ -38,6 +38,8 @@ export class VbotTestConnection extends Component {
 
     async onClick() {
         const record = this.props.record;
+        // What is being typed in a field reaches the record on change: ask for it first.
+        await record.model._askChanges();
         const values = {};
         for (const name of FIELDS) {
             if (name in record.data && record.data[name] !== undefined) {
