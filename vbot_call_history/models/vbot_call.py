@@ -266,7 +266,11 @@ class VbotCall(models.Model):
                     probe["external_id"] = f"probe-{uuid.uuid4()}"
                 savepoint = self.env.cr.savepoint()
                 try:
-                    self._upsert_mapped(account, [probe], **options)
+                    # Rolled back: a hook of _upsert_mapped may skip work outside the
+                    # database (notifications, mail) when ``vbot_store_probe`` is set.
+                    self.with_context(vbot_store_probe=True)._upsert_mapped(
+                        account, [probe], **options
+                    )
                     self.env.flush_all()
                 except _STORE_ERRORS:
                     continue
