@@ -298,16 +298,16 @@ def _log(**changes):
     [
         (_log(transId=None, groupId=None), "no call id"),
         (_log(groupId={"$ne": 1}), "groupId: not an id"),
-        (_log(groupId="x" * 5000), "longer than 128"),
+        (_log(groupId="x" * 5000), "longer than 255"),
         (_log(createAt="yesterday"), "createAt"),
         (_log(createAt=None, callAt=None), "createAt missing"),
         (_log(createAt=7_258_118_400_000), "createAt: .*plausible"),
-        (_log(createAt=1_900_000_000_000), "in the future"),
+        (_log(createAt=1_900_000_000_000), "createAt: .*plausible"),
         (_log(typeCall=9), "typeCall: unknown call type"),
         (_log(durationCall=-5), "durationCall"),
-        (_log(durationCall=10**12), "duration: out of range"),
+        (_log(durationCall=10**12), "durationCall: .*out of range"),
         (_log(timeCall="abc"), "timeCall"),
-        (_log(postage=1e300), "cost out of range"),
+        (_log(postage=1e300), "postage: .*out of range"),
         ({"transId": GROUP_ID, "recordUrl": "javascript:alert(1)"}, "recordUrl"),
         ({"transId": GROUP_ID, "recordUrl": ["ftp://x"]}, "recordUrl"),
         (dict(RINGING_BODY, createAt="soon"), "createAt"),
@@ -356,7 +356,7 @@ def test_random_mutations_never_raise_anything_but_a_webhook_error():
             continue
         if event.call:
             call = event.call
-            assert len(call["external_id"]) <= 128
+            assert len(call["external_id"]) <= 255
             assert 0 <= call["duration"] < 2**31 and 0 <= call["talk_duration"] < 2**31
             assert all("\x00" not in str(call[key]) for key in STORED)
 

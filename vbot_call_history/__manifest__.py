@@ -13,6 +13,7 @@
         "data/ir_cron_data.xml",
         "views/vbot_call_views.xml",
         "views/vbot_sync_log_views.xml",
+        "views/vbot_unreadable_call_views.xml",
         "views/vbot_webhook_log_views.xml",
         "wizard/vbot_webhook_secret_views.xml",
         "views/vbot_account_views.xml",

@@ -22,6 +22,7 @@ from odoo import SUPERUSER_ID, http
 from odoo.http import request
 from werkzeug.exceptions import NotFound
 
+from ..models.vbot_call_webhook import WebhookNotStored, WebhookStartOver
 from ..services.webhook import MAX_BODY_BYTES, WebhookError, load_body, parse_event
 
 _logger = logging.getLogger(__name__)
@@ -76,20 +77,23 @@ class VbotWebhookController(http.Controller):
                 state, result = account._webhook_receive(event)
                 env.flush_all()
                 break
-            except psycopg2.errors.UniqueViolation:
+            except (psycopg2.errors.UniqueViolation, WebhookStartOver):
                 if attempt == _TRIES:
                     raise
                 _start_over(env)
                 account = account.with_env(env)
-            except (psycopg2.DataError, psycopg2.IntegrityError) as error:
+            except (psycopg2.DataError, psycopg2.IntegrityError, WebhookNotStored) as error:
                 _logger.warning(
                     "VBot webhook %s of account %s not stored: %s",
                     event.external_id,
                     account.id,
-                    error.pgerror,
+                    getattr(error, "pgerror", None) or error,
                 )
                 _start_over(env)
-                return _refuse(account.with_env(env), 422, "the call cannot be stored", event)
+                reason = "the call cannot be stored"
+                if isinstance(error, WebhookNotStored):
+                    reason = f"{reason}: {error}"
+                return _refuse(account.with_env(env), 422, reason, event)
         account._webhook_log(state, 200, event.name, event.external_id, result)
         return request.make_json_response(
             {"ok": True, "event": event.name, "id": event.external_id, "result": result}

@@ -8,5 +8,7 @@ from . import (
     vbot_call_pending,
     vbot_call_webhook,
     vbot_sync_log,
+    vbot_sync_run,
+    vbot_unreadable_call,
     vbot_webhook_log,
 )

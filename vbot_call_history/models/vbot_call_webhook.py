@@ -18,6 +18,14 @@ RING_MAX_AGE = 600
 _MAX_NUMBER = 64
 
 
+class WebhookStartOver(Exception):
+    """Another transaction stored the call meanwhile: the request starts over, and sees it."""
+
+
+class WebhookNotStored(Exception):
+    """The database refused the call; ``str()`` names the VBot field at fault."""
+
+
 class VbotCall(models.Model):
     _inherit = "vbot.call"
 
@@ -35,7 +43,11 @@ class VbotCall(models.Model):
         call = self._find_call(account, values["external_id"])
         if call:
             return "recording" if call._vbot_add_recording(values["record_urls"]) else "duplicate"
-        self._upsert_mapped(account, [values], origin="webhook")
+        created, updated, failures = self._upsert_page_isolated(account, [values], origin="webhook")
+        if failures:
+            raise WebhookNotStored(str(failures[0][1]))
+        if not (created or updated):
+            raise WebhookStartOver()
         return "created"
 
     @api.model

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .mapping import DEFAULT_TZ, MappingError, map_call
+from .mapping import DEFAULT_TZ, MAX_ID, MappingError, map_call
 from .phone import match_key
 
 __all__ = [
@@ -85,7 +85,7 @@ _NAME_KEYS = ("event", "eventName", "event_name", "eventType", "event_type")
 _WRAPPER_KEYS = ("data", "payload", "body")
 
 # Bounds of what is stored (indexed columns, INT4, plausible dates).
-_MAX_ID = 128
+_MAX_ID = MAX_ID
 _MAX_SHORT = 64
 _MAX_URL = 2048
 _MAX_URLS = 10
@@ -417,12 +417,12 @@ def _call_event(name: str, event: dict[str, Any], tz: str, now: datetime | None)
             raise WebhookError("createAt missing")
         group, fields_named = log_to_group(log, recording), _LOG_FIELDS
     try:
-        values = map_call(group, tz)
+        values = map_call(group, tz, now=now)
     except MappingError as error:
         where = fields_named.get(error.field, error.field)
         message = str(error).split(": ", 1)[-1]
         raise WebhookError(f"{where}: {message}") from None
-    values = _bounded(values, now)
+    values = _bounded(values)
     values["payload"] = json.dumps(event, ensure_ascii=False, sort_keys=True, default=str)
     return WebhookEvent(
         name,
@@ -437,24 +437,9 @@ def _call_event(name: str, event: dict[str, Any], tz: str, now: datetime | None)
     )
 
 
-def _bounded(values: dict[str, Any], now: datetime | None) -> dict[str, Any]:
-    """The mapped values within what the database stores and indexes; or refused."""
+def _bounded(values: dict[str, Any]) -> dict[str, Any]:
+    """The mapped values (bounded and cleaned by map_call) dated to the second, as the
+    history's ``date_create`` is: an epoch in milliseconds may carry a fraction."""
     values = dict(values)
-    if len(values["external_id"]) > _MAX_ID or "\x00" in values["external_id"]:
-        raise WebhookError(f"call id longer than {_MAX_ID} characters")
-    date = values["call_date"].replace(microsecond=0)
-    if date > (now or _utcnow()) + _FUTURE:
-        raise WebhookError(f"call date in the future: {date:%Y-%m-%d %H:%M:%S} UTC")
-    values["call_date"] = date
-    for key in ("talk_duration", "duration"):
-        if not 0 <= values[key] <= _INT4:
-            raise WebhookError(f"{key}: out of range: {_shown(values[key])}")
-    if not math.isfinite(values["cost"]) or abs(values["cost"]) > _MAX_COST:
-        raise WebhookError(f"cost out of range: {_shown(values['cost'])}")
-    for key in ("customer_number", "agent_member_no", "hotline", "disposition_raw"):
-        values[key] = _text(values[key])
-    values["agent_member_nos"] = [_text(no) for no in values["agent_member_nos"]][:_MAX_URLS]
-    values["customer_key"] = match_key(values["customer_number"])
-    values["record_urls"] = list(_urls(values["record_urls"]))
-    values["has_recording"] = bool(values["record_urls"])
+    values["call_date"] = values["call_date"].replace(microsecond=0)
     return values

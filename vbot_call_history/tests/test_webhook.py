@@ -154,7 +154,7 @@ class TestWebhookStore(WebhookCase):
         for index, group in enumerate(groups[:5]):
             body = group if index < 2 else as_call_log(group)
             self.assertEqual(self.post(body).json()["result"], "created")
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls()
         self.assertEqual(len(calls), len(self.sim.state.calls))
         self.assertEqual(len(set(calls.mapped("external_id"))), len(calls))
@@ -181,12 +181,12 @@ class TestWebhookStore(WebhookCase):
         fetched = self.calls()
         self.assertTrue(fetched)
         self.assertEqual(set(fetched.mapped("origin")), {"fetch"})
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(set(fetched.mapped("origin")), {"fetch"}, "kept by the sync")
         self.assertEqual(set((self.calls() - fetched).mapped("origin")), {"sync"})
 
     def test_the_sync_first_then_a_webhook_changes_nothing(self):
-        self.account.action_sync()
+        self.account._run_sync()
         group = self.sim.state.calls[0]
         call = self.calls().filtered(lambda c: c.external_id == group["group_id"])
         before = call.read(["call_date", "call_type", "partner_id", "payload", "write_date"])
@@ -467,7 +467,7 @@ class TestWebhookRinging(WebhookCase):
 class TestWebhookScheduling(WebhookCase):
     def test_with_webhooks_the_cron_verifies_less_often(self):
         self.account.webhook_sync_minutes = 60
-        self.account.action_sync()
+        self.account._run_sync()
         first = self.account.last_sync_log_id
         self.env["vbot.account"]._cron_sync()
         self.assertEqual(self.account.last_sync_log_id, first, "not due yet")

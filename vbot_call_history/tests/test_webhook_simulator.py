@@ -64,7 +64,7 @@ class TestWebhooksFromTheSimulator(HttpCase):
         self.assertEqual(set(calls.mapped("external_id")), delivered_logs - internal)
         self.assertEqual(set(calls.mapped("origin")), {"webhook"})
 
-        self.account.action_sync()
+        self.account._run_sync()
         self.env.invalidate_all()
         calls = Call.search([("account_id", "=", self.account.id)])
         groups = {group["group_id"]: group for group in self.sim.state.calls}
