@@ -25,16 +25,21 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .phone import match_key
+from .phone import match_key, national_format
 
 __all__ = [
+    "ANSWERED_DISPOSITIONS",
+    "BOT_DISPOSITIONS",
     "CALL_TYPES",
     "DEFAULT_TZ",
     "DISPOSITIONS",
     "MappingError",
+    "classify",
     "external_id",
     "map_call",
     "map_calls",
+    "map_member",
+    "map_members",
     "parse_duration",
     "parse_vbot_datetime",
 ]
@@ -70,6 +75,11 @@ CALL_TYPES: list[tuple[str, str, str]] = [
 ]
 
 _DISPOSITION_KEYS = frozenset(key for key, _en, _vi in DISPOSITIONS)
+
+#: Outcomes where a person took the call: an answered call, whatever its direction.
+ANSWERED_DISPOSITIONS = frozenset({"answer", "someoneanswered", "normal_clearing"})
+#: Outcomes where VBot's CallBot took an incoming call: not missed, not answered by a person.
+BOT_DISPOSITIONS = frozenset({"botivr"})
 _TYPE_CALL = {
     "INCALL": "incoming",
     "CALLIN": "incoming",
@@ -85,6 +95,7 @@ _VBOT_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
 _EPOCH_MIN, _EPOCH_MAX, _MS_THRESHOLD = 946_684_800, 4_102_444_800, 10**11
 _CLOCK = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]?\d))?")
 _SHOWN = 60
+_NAME_MAX = 128
 
 
 class MappingError(ValueError):
@@ -224,6 +235,32 @@ def _record_urls(value: Any) -> list[str]:
     return [url.strip() for url in value if isinstance(url, str) and url.strip()]
 
 
+def classify(call_type: str, disposition: str, talk_duration: int) -> tuple[str, bool]:
+    """``(call_type, answered)`` of a call: what counts as missed is decided here, once.
+
+    ``call_type`` is VBot's direction (``incoming`` / ``outgoing`` / ``missed`` for its
+    MISSCALL), ``disposition`` the mapped outcome key (``'other'`` or ``''`` when unknown).
+
+    * *answered*: a person took the call - an outcome of :data:`ANSWERED_DISPOSITIONS`, or an
+      unknown outcome with talk time. A MISSCALL is never answered.
+    * *missed*: an incoming call nobody answered - VBot's MISSCALL, and an incoming call whose
+      outcome is no answer, busy, cancelled, rejected, unreachable, a network error... The
+      CallBot's outcome (:data:`BOT_DISPOSITIONS`) is not missed. An outgoing call nobody
+      answered stays outgoing: it is an attempt, not a missed call.
+    """
+    if call_type == "missed":
+        return "missed", False
+    if disposition in ANSWERED_DISPOSITIONS:
+        answered = True
+    elif disposition in _DISPOSITION_KEYS:
+        answered = False
+    else:
+        answered = talk_duration > 0
+    if call_type == "incoming" and not answered and disposition not in BOT_DISPOSITIONS:
+        return "missed", False
+    return call_type, answered
+
+
 def external_id(group: dict[str, Any]) -> str:
     """The call's id: ``group_id``, else ``external_call_id``, else a hash of its content.
 
@@ -243,10 +280,13 @@ def external_id(group: dict[str, Any]) -> str:
 def map_call(group: Any, tz: str = DEFAULT_TZ) -> dict[str, Any]:
     """Map one call group to the values the call record stores.
 
-    Keys: ``external_id``, ``call_date`` (naive UTC), ``call_type``, ``disposition``,
-    ``disposition_raw``, ``customer_number``, ``customer_key``, ``agent_member_no``,
-    ``agent_member_nos``, ``hotline``, ``talk_duration``, ``duration``, ``cost``,
-    ``record_urls``, ``has_recording``, ``payload``. Raises :class:`MappingError`.
+    Keys: ``external_id``, ``call_date`` (naive UTC), ``call_type`` (see :func:`classify`),
+    ``answered``, ``disposition``, ``disposition_raw``, ``customer_number``,
+    ``customer_key``, ``customer_display`` (the number as people read it),
+    ``customer_name`` (the name VBot gave the customer, when it sent one),
+    ``agent_member_no``, ``agent_member_nos``, ``hotline``, ``talk_duration``,
+    ``duration``, ``cost``, ``record_urls``, ``has_recording``, ``payload``.
+    Raises :class:`MappingError`.
     """
     if not isinstance(group, dict):
         raise MappingError("group", f"expected an object, got {type(group).__name__}")
@@ -272,25 +312,40 @@ def map_call(group: Any, tz: str = DEFAULT_TZ) -> dict[str, Any]:
     agent_member_no = _text((answered or agents)[0].get("member_no")) if agents else ""
     disposition_raw = _text(group.get("disposition"))
     disposition = disposition_raw.lower()
+    disposition = disposition if disposition in _DISPOSITION_KEYS else "other"
     record_urls = _record_urls(group.get("record_file"))
+    talk_duration = parse_duration(group.get("time_call"), field="time_call")
+    call_type, answered = classify(call_type, disposition, talk_duration)
     return {
         "external_id": external_id(group),
         "call_date": call_date,
         "call_type": call_type,
-        "disposition": disposition if disposition in _DISPOSITION_KEYS else "other",
+        "answered": answered,
+        "disposition": disposition,
         "disposition_raw": disposition_raw,
         "customer_number": customer_number,
         "customer_key": match_key(customer_number),
+        "customer_display": national_format(customer_number),
+        "customer_name": _customer_name(group),
         "agent_member_no": agent_member_no,
         "agent_member_nos": list(dict.fromkeys(_text(leg["member_no"]) for leg in agents)),
         "hotline": _text(group.get("hotline_number")),
-        "talk_duration": parse_duration(group.get("time_call"), field="time_call"),
+        "talk_duration": talk_duration,
         "duration": parse_duration(group.get("duration_call"), field="duration_call"),
         "cost": round(sum(_amount(leg.get("postage")) for leg in caller + callee), 4),
         "record_urls": record_urls,
         "has_recording": bool(record_urls),
         "payload": json.dumps(group, ensure_ascii=False, sort_keys=True, default=str),
     }
+
+
+def _customer_name(group: dict[str, Any]) -> str:
+    """The customer's name when VBot sent one (webhooks' ``customerName``); getAll has none."""
+    for name in ("customer_name", "customerName"):
+        value = group.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.replace("\x00", "").strip()[:_NAME_MAX]
+    return ""
 
 
 def map_calls(
@@ -305,3 +360,40 @@ def map_calls(
         except MappingError as error:
             errors.append((index, error))
     return mapped, errors
+
+
+def map_member(item: Any) -> dict[str, Any]:
+    """One element of ``/api/member/getAll`` -> ``{member_no, name, ext_number, status}``.
+
+    ``member_no`` (VBot's "Mã thành viên", the ``member_no`` of call legs) is required and
+    kept as text; the rest is optional: a missing name is ``''``, an unreadable status None.
+    Raises :class:`MappingError`.
+    """
+    if not isinstance(item, dict):
+        raise MappingError("member", f"expected an object, got {type(item).__name__}")
+    member_no = _text(item.get("member_no")).replace("\x00", "")
+    if not member_no or len(member_no) > 64:
+        raise MappingError("member_no", f"missing or unreadable: {_shown(item.get('member_no'))}")
+    name = item.get("member_name")
+    status = item.get("member_status")
+    return {
+        "member_no": member_no,
+        "name": (_text(name) if isinstance(name, str) else "").replace("\x00", "")[:_NAME_MAX],
+        "ext_number": _text(item.get("member_ext_number")).replace("\x00", "")[:64],
+        "status": status if isinstance(status, int) and not isinstance(status, bool) else None,
+    }
+
+
+def map_members(items: Iterable[Any]) -> tuple[list[dict[str, Any]], list[tuple[int, MappingError]]]:
+    """Map a list of members: ``(mapped, [(index, error), ...])``; the last of a repeated
+    ``member_no`` wins."""
+    mapped: dict[str, dict[str, Any]] = {}
+    errors: list[tuple[int, MappingError]] = []
+    for index, item in enumerate(items or ()):
+        try:
+            member = map_member(item)
+        except MappingError as error:
+            errors.append((index, error))
+            continue
+        mapped[member["member_no"]] = member
+    return list(mapped.values()), errors
