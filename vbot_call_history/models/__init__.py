@@ -1,1 +1,12 @@
-from . import res_config_settings, res_partner, res_users, vbot_account, vbot_call, vbot_sync_log
+from . import (
+    mail_activity,
+    res_config_settings,
+    res_partner,
+    res_users,
+    vbot_account,
+    vbot_call,
+    vbot_member,
+    vbot_number_link,
+    vbot_sync_log,
+    vbot_unknown_number,
+)

@@ -76,6 +76,7 @@ __all__ = [
     "LEGACY_MOBILE_PREFIXES",
     "convert_legacy_mobile",
     "match_key",
+    "is_mobile",
     "match_keys",
     "national_format",
     "normalize",
@@ -374,3 +375,15 @@ def _national(number: str | int) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, style)
+
+
+def is_mobile(number: object) -> bool:
+    """Whether the number (any format, old plans included) is a mobile number today."""
+    key = match_key(number)
+    if not key or not key.startswith("+"):
+        return False
+    number_type = phonenumbers.number_type(phonenumbers.parse(key))
+    return number_type in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
