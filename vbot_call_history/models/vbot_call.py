@@ -9,7 +9,7 @@ from odoo.tools.sql import create_index
 
 from ..services.mapping import CALL_TYPES, DISPOSITIONS
 from ..services.phone import match_key, national_format
-from .access import USER, require
+from .access import MANAGER, USER, require
 
 _logger = logging.getLogger(__name__)
 
@@ -397,7 +397,9 @@ class VbotCall(models.Model):
             calls.write({"candidate_partner_ids": [(6, 0, list(candidate_ids))]})
         if changes:
             # The contacts' call lists and counts are computed from these links.
-            self.env["res.partner"].invalidate_model(["vbot_call_ids", "vbot_call_count"])
+            self.env["res.partner"].invalidate_model(
+                ["vbot_call_ids", "vbot_call_count", "vbot_number_notice"]
+            )
         if moved_partner_ids:
             self._reconcile_callback_activities(moved_partner_ids)
 
@@ -537,7 +539,12 @@ class VbotCall(models.Model):
         pending = defaultdict(lambda: self.sudo().browse())
         for call in calls:
             pending[call.partner_id.id] |= call
-        Activity = self.env["mail.activity"].sudo().with_context(vbot_callback_auto=True)
+        # No e-mail per activity: they show in the assignee's activities menu at once.
+        Activity = (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(vbot_callback_auto=True, mail_activity_quick_update=True)
+        )
         activities = Activity.search(
             [
                 ("vbot_callback", "=", True),
@@ -564,7 +571,9 @@ class VbotCall(models.Model):
                     if str(activity.note or "") != str(note):
                         activity.note = note
                 elif account.callback_activity:
-                    to_create.append(self._callback_activity_values(partner, missed, account))
+                    values = self._callback_activity_values(partner, missed, account)
+                    if values:
+                        to_create.append(values)
             elif activity:
                 answer = self.sudo().browse(answers.get(partner.id))
                 if answer:
@@ -575,8 +584,16 @@ class VbotCall(models.Model):
             Activity.create(to_create)
 
     def _callback_activity_values(self, partner, missed, account):
-        """The values of a new Call back activity for ``partner``'s ``missed`` calls."""
+        """The values of a new Call back activity for ``partner``'s ``missed`` calls (None
+        when no user may see the contact)."""
         user = self._callback_assignee(partner, missed[0], account)
+        if not user:
+            _logger.warning(
+                "VBot: no user may call back contact %s (account %s); no activity made",
+                partner.id,
+                account.id,
+            )
+            return None
         first = missed[-1]
         tz = pytz.timezone(user.tz or account.timezone or "UTC")
         due = pytz.utc.localize(first.call_date + timedelta(hours=account.callback_deadline_hours))
@@ -596,13 +613,20 @@ class VbotCall(models.Model):
     @api.model
     def _callback_assignee(self, partner, call, account):
         """Who calls back: the contact's salesperson, else the agent the call rang, else the
-        account's follow-up user; the first internal user who may see the contact and the
-        call's company. Nobody (an unassigned activity) when none may."""
+        account's follow-up user, else a VBot manager of the company; the first internal
+        user who may see the contact and the call's company. Nobody when none may."""
+        managers = (
+            self.env.ref(MANAGER)
+            .sudo()
+            .users.filtered(lambda u: call.company_id in u.company_ids)
+            .sorted("id")
+        )
         candidates = (
             partner.user_id,
             partner.commercial_partner_id.user_id,
             call.user_id,
             account.callback_user_id,
+            *managers,
         )
         for user in candidates:
             if (

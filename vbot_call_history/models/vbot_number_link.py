@@ -41,7 +41,7 @@ class VbotNumberLink(models.Model):
     def unlink(self):
         before = [(link.company_id, link.customer_key) for link in self]
         result = super().unlink()
-        self._rematch(before)
+        self.browse()._rematch(before)
         return result
 
     def _rematch(self, pairs=()):

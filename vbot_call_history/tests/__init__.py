@@ -1,1 +1,10 @@
-from . import test_i18n, test_matching, test_recording, test_settings, test_sync, test_tour
+from . import (
+    test_followup,
+    test_i18n,
+    test_matching,
+    test_recording,
+    test_settings,
+    test_sync,
+    test_tour,
+    test_unknown_numbers,
+)
