@@ -4,6 +4,7 @@ from . import (
     test_matching,
     test_recording,
     test_settings,
+    test_sales_tour,
     test_sync,
     test_tour,
     test_unknown_numbers,
