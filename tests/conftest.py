@@ -9,6 +9,9 @@
 
 ``sim_factory`` a factory ``sim_factory(**SimulatorConfig kwargs) -> started server``; every
                 server it made is stopped at teardown.
+
+``foreign``     a started :class:`vbot_simulator.ForeignListener` (another host on 127.0.0.1
+                that records every request it gets), stopped at teardown.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from vbot_simulator import SimulatorConfig, SimulatorServer
+from vbot_simulator import ForeignListener, SimulatorConfig, SimulatorServer
 
 SimFactory = Callable[..., SimulatorServer]
 
@@ -69,3 +72,10 @@ def simulator(request: pytest.FixtureRequest, sim_factory: SimFactory) -> Simula
     kwargs: dict[str, Any] = {"calls": 200, "seed": 1}
     kwargs.update(getattr(request, "param", None) or {})
     return sim_factory(**kwargs)
+
+
+@pytest.fixture
+def foreign() -> Iterator[ForeignListener]:
+    """A started ForeignListener; stopped at teardown."""
+    with ForeignListener() as listener:
+        yield listener

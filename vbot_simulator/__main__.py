@@ -8,8 +8,9 @@ import signal
 import sys
 from typing import Any
 
-from .config import SimulatorConfig
+from .config import DEFAULT_REDIRECT, SimulatorConfig
 from .server import SimulatorServer
+from .webhooks import DEFAULT_EVENTS, EVENTS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +57,53 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="new calls inserted before each getAll",
     )
+    faults.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="answer every API request (token, history, record, members) after N ms",
+    )
+    faults.add_argument(
+        "--redirect-rate", type=float, default=0.0, help="share of 302 answers to --redirect-to"
+    )
+    faults.add_argument(
+        "--redirect-to", default=DEFAULT_REDIRECT, help="Location of a redirect fault"
+    )
+    data.add_argument(
+        "--p2p-in-history",
+        action="store_true",
+        help="list internal agent-to-agent calls in getAll too (VBot does not)",
+    )
+    hooks = p.add_argument_group("webhooks (POSTed for each new call)")
+    hooks.add_argument("--webhook-url", help="partner URL receiving the events")
+    hooks.add_argument("--webhook-auth", help="value of the auth header sent with each event")
+    hooks.add_argument("--webhook-auth-header", help="name of that header (default Authorization)")
+    hooks.add_argument(
+        "--webhook-events",
+        help=f"comma-separated events to send (default {','.join(DEFAULT_EVENTS)}; "
+        f"known: {','.join(EVENTS)})",
+    )
+    hooks.add_argument(
+        "--webhook-event-field",
+        help="add the event name to each body under this key (the docs' bodies have none)",
+    )
+    hooks.add_argument(
+        "--webhook-missed-type-call",
+        type=int,
+        choices=(1, 3),
+        help="typeCall of a missed call (default 3)",
+    )
+    hooks.add_argument("--webhook-drop-rate", type=float, help="share of events never sent")
+    hooks.add_argument("--webhook-duplicate-rate", type=float, help="share of events sent twice")
+    hooks.add_argument(
+        "--webhook-shuffle", type=int, help="deliver windows of N events in random order"
+    )
+    hooks.add_argument("--webhook-delay-ms", type=int, help="wait before each POST")
+    hooks.add_argument(
+        "--webhook-retries", type=int, help="extra attempts after a failed POST (default 0)"
+    )
+    hooks.add_argument("--webhook-timeout", type=float, help="seconds per POST (default 5)")
+    hooks.add_argument("--webhook-seed", type=int, help="RNG seed of webhook faults")
     p.add_argument(
         "--verbose",
         "-v",
@@ -93,12 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"VBot simulator on {server.url}  ({len(state.calls)} calls, {source}; "
-        f"{len(state.customers)} customers)\n"
+        f"{len(state.customers)} customers, {len(state.members)} members)\n"
         f"  v2: {server.base_url_v2}  POST /token username={cfg.username} password={cfg.password}"
         f"  then vbot_id={cfg.vbot_id} project_code={cfg.project_code}\n"
         f"  v3: {server.base_url_v3}  X-API-Key: {cfg.api_key}\n"
-        f"  control: POST {server.url}/_sim/faults | /_sim/calls?n=K | /_sim/expire_tokens;"
-        f" GET {server.url}/_sim/customers",
+        f"  control: POST {server.url}/_sim/faults | /_sim/calls?n=K | /_sim/groups |"
+        f" /_sim/webhook | /_sim/expire_tokens; GET {server.url}/_sim/customers | /_sim/members"
+        + (f"\n  webhooks: POST {cfg.webhook_url}" if cfg.webhook_url else ""),
         flush=True,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

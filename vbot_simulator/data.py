@@ -1,15 +1,21 @@
 """Deterministic fake data: customers and call groups shaped like VBot's getAll payloads.
 
-Everything random comes from one ``random.Random(seed)`` owned by a :class:`CallGenerator`, so
-the same ``(seed, calls, days, now)`` always yields the same customers and calls.
+The customer pool, the agents' mobiles and the history's dates come from one
+``random.Random(seed)`` owned by a :class:`CallGenerator`. Each call group is then a pure function
+of its date and its own key (:meth:`CallGenerator.group`): the history is kept as arrays of epochs
+and made into dicts on demand, and the same ``(seed, calls, days, now)`` always yields the same
+customers and calls.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
+from array import array
 from bisect import bisect
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -128,6 +134,9 @@ SOURCES = ("Phone", "SIP", "App_SDK", "Website_RTC")
 HOTLINES = (("842455599940", 60), ("842873001234", 36), ("19006789", 4))
 MEMBER_NOS = tuple(str(n) for n in range(101, 113))
 VND_PER_SECOND = 880 / 60  # ~880 VND a minute
+_SECONDS = tuple(f"{n:02d}" for n in range(60))
+#: History calls are made in blocks of this many slots, each block from one RNG.
+BLOCK = 32
 
 
 class _Weighted:
@@ -155,8 +164,32 @@ def hms(seconds: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{sec:02d}"
 
 
+#: A call leg: (phone, disposition, time_call, postage, duration_call, source, member_no).
+Leg = tuple[str, str, str, float, int, str, str]
+#: A call group, compactly: (hotline_number, date_create, caller legs, callee legs, time_call,
+#: duration_call, type_call, group_id, disposition, has a recording, external_call_id).
+Record = tuple[str, str, tuple[Leg, ...], tuple[Leg, ...], str, str, str, str, str, bool, str]
+
+
+def _sample(population: tuple[str, ...], k: int, rand: Any) -> list[str]:
+    """``k`` distinct items, drawn with ``rand()`` (a partial Fisher-Yates shuffle)."""
+    pool = list(population)
+    n = len(pool)
+    for i in range(k):
+        j = i + int(rand() * (n - i))
+        pool[i], pool[j] = pool[j], pool[i]
+    return pool[:k]
+
+
 class CallGenerator:
-    """Makes the customer pool and call groups; all randomness from ``random.Random(seed)``."""
+    """Makes the customer pool and call groups, deterministically for one seed.
+
+    ``self.rng`` (``random.Random(seed)``) draws the customers, the agents' mobiles and the
+    history's dates. Groups come from private RNGs: a block of :data:`BLOCK` history slots is a
+    pure function of its number and dates (:meth:`block`), a new call of its key (:meth:`group`),
+    so groups can be made on demand, in any order and from any thread, and come out the same
+    every time.
+    """
 
     def __init__(self, seed: int, vbot_id: str, base_url: str, n_customers: int) -> None:
         self.rng = random.Random(seed)
@@ -164,6 +197,7 @@ class CallGenerator:
         self.record_prefix = base_url.rstrip("/") + RECORD_PATH
         self._used_numbers: set[str] = set()
         self._day_cache: dict[int, tuple[str, str]] = {}
+        self._minute_cache: dict[int, tuple[str, str]] = {}
         self._conn_disp = _Weighted(_CONNECTED_DISPOSITIONS)
         self._miss_disp = _Weighted(_MISSED_DISPOSITIONS)
         self._hotlines = _Weighted(HOTLINES)
@@ -171,6 +205,12 @@ class CallGenerator:
         # What call legs carry for each customer (vbot_phone), and the agents' mobiles.
         self._customer_numbers = [c["vbot_phone"] for c in self.customers]
         self._agent_mobiles = {m: self._new_mobile() for m in MEMBER_NOS}
+        # RNG keys of history blocks: distinct per (seed, block); new calls draw theirs in turn.
+        self._key_base = (seed * 2 if seed >= 0 else -seed * 2 - 1) << 40
+        self._new_keys = random.Random(f"vbot-simulator-new-calls-{seed}")
+        # Escaped once for as_json (the only configured strings in a group).
+        self._vbot_id_json = json.dumps(vbot_id, ensure_ascii=False)
+        self._record_prefix_json = json.dumps(self.record_prefix, ensure_ascii=False)[:-1]
 
     # -- customers ---------------------------------------------------------------------------
 
@@ -256,37 +296,81 @@ class CallGenerator:
         """``('MM/DD/YYYY', 'ddmmyyyy')`` of a local day number (days since the epoch)."""
         cached = self._day_cache.get(local_day)
         if cached is None:
-            d = datetime.fromtimestamp(local_day * 86400, UTC)
+            d = datetime.fromtimestamp(local_day * 86400, timezone.utc)
             cached = (
                 f"{d.month:02d}/{d.day:02d}/{d.year:04d}",
                 f"{d.day:02d}{d.month:02d}{d.year:04d}",
             )
-            self._day_cache[local_day] = cached
+            self._day_cache[local_day] = cached  # a benign race between threads
         return cached
 
-    def _leg_number(self, number: str) -> str:
+    @staticmethod
+    def _leg_number(number: str, rng: random.Random) -> str:
         """A customer number as a call leg carries it: mostly national, some 84 / +84."""
         if not number.startswith("0") or number.startswith("02"):
             return number  # service numbers and landlines verbatim
-        r = self.rng.random()
+        r = rng.random()
         if r < 0.8:
             return number
         return ("84" if r < 0.9 else "+84") + number[1:]
 
-    def _customer_phone(self, incoming: bool) -> str:
+    def _unknown_mobile(self, rng: random.Random) -> str:
+        """A mobile number that is no customer's nor agent's (two calls may share one)."""
+        used = self._used_numbers
+        while True:
+            number = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}"
+            if number not in used:
+                return number
+
+    def _customer_phone(self, incoming: bool, rng: random.Random) -> str:
         """The customer side of a call: pool member (skewed), unknown, or anonymous."""
-        rng = self.rng
         r = rng.random()
         pool = self._customer_numbers
         if r < 0.03 or not pool:
-            return self._leg_number(self._new_mobile())  # not in the pool
+            return self._leg_number(self._unknown_mobile(rng), rng)  # not in the pool
         if r < 0.04 and incoming:
             return rng.choice(("", "anonymous"))
-        return self._leg_number(pool[int(len(pool) * rng.random() ** 2)])
+        return self._leg_number(pool[int(len(pool) * rng.random() ** 2)], rng)
 
-    def make_group(self, epoch: int, disposition: str | None = None) -> dict[str, Any]:
-        """One call group at ``epoch``; ``disposition`` forces the group's disposition."""
-        rng = self.rng
+    def new_key(self) -> int:
+        """A key for a call added after start (drawn in sequence: deterministic per seed)."""
+        return self._new_keys.getrandbits(64) | (1 << 64)  # never a block key
+
+    def _stamp(self, epoch: int) -> tuple[str, str]:
+        """``date_create`` and the ``ddmmyyyyHHMMSS`` head of a group id, for ``epoch``."""
+        minute, second = divmod(epoch + VN_OFFSET, 60)
+        cached = self._minute_cache.get(minute)
+        if cached is None:
+            day, rest = divmod(minute, 1440)
+            date_part, id_part = self._day_strings(day)
+            hour, mins = divmod(rest, 60)
+            cached = (f"{date_part} {hour:02d}:{mins:02d}:", f"{id_part}{hour:02d}{mins:02d}")
+            if len(self._minute_cache) > 200_000:
+                self._minute_cache.clear()
+            self._minute_cache[minute] = cached  # a benign race between threads
+        sec = _SECONDS[second]
+        return cached[0] + sec, cached[1] + sec
+
+    def group(self, key: int, epoch: int, disposition: str | None = None) -> dict[str, Any]:
+        """The call group of ``key`` at ``epoch``; ``disposition`` forces its disposition.
+
+        Pure: the same arguments always give an equal group (a new dict each time).
+        """
+        return self.as_group(self.record(random.Random(key), epoch, disposition))
+
+    def block(self, block: int, epochs: Sequence[int], forced: dict[int, str]) -> list[Record]:
+        """The records of history slots ``block * BLOCK ...`` (one per epoch given), made in
+        sequence from one RNG (seeding a Mersenne Twister costs half as much as making a group).
+
+        Pure: slot ``i``'s record depends on its block and the block's epochs only.
+        """
+        rng = random.Random(self._key_base | block)
+        first = block * BLOCK
+        make = self.record
+        return [make(rng, epoch, forced.get(first + i)) for i, epoch in enumerate(epochs)]
+
+    def record(self, rng: random.Random, epoch: int, disposition: str | None = None) -> Record:
+        """A call group as a compact tuple (see :data:`Record`), drawn from ``rng``."""
         rand = rng.random
         # Type and disposition.
         if disposition is None:
@@ -306,35 +390,28 @@ class CallGenerator:
         ring = 3 + int(rand() * 35)
         talk = 8 + int(rand() ** 2.5 * 1200) if answered else 0
         total = ring + talk
-        local = epoch + VN_OFFSET
-        day, sec = divmod(local, 86400)
-        date_part, id_part = self._day_strings(day)
-        hour, rest = divmod(sec, 3600)
-        minute, second = divmod(rest, 60)
-        clock = f"{hour:02d}:{minute:02d}:{second:02d}"
-        date_create = f"{date_part} {clock}"
-        group_id = (
-            f"{id_part}{hour:02d}{minute:02d}{second:02d}"
-            f"{rng.randrange(10**6):06d}{rng.getrandbits(104):026x}"
-        )
+        date_create, id_head = self._stamp(epoch)
+        group_id = f"{id_head}{int(rand() * 1_000_000):06d}{rng.getrandbits(104):026x}"
         postage = round(talk * VND_PER_SECOND, 2)
-        vbot_id = self.vbot_id
-        # Legs.
-        customer_leg = {
-            "phone": self._customer_phone(incoming),
-            "vbot_id": vbot_id,
-            "date_create": date_create,
-            "disposition": disposition,
-            "time_call": hms(talk),
-            "postage": postage if not incoming else 0.0,
-            "duration_call": total,
-            "source": "Phone",
-            "member_no": "",
-        }
-        n_agents = 1 if not incoming else 1 + int(rand() ** 2 * 3)
-        members = rng.sample(MEMBER_NOS, n_agents)
+        talk_hms = hms(talk)
+        # Legs: (phone, disposition, time_call, postage, duration_call, source, member_no).
+        customer_leg = (
+            self._customer_phone(incoming, rng),
+            disposition,
+            talk_hms,
+            postage if not incoming else 0.0,
+            total,
+            "Phone",
+            "",
+        )
+        n_agents = 1 + int(rand() ** 2 * 3) if incoming else 1
+        if n_agents == 1:
+            members: Sequence[str] = (MEMBER_NOS[int(rand() * len(MEMBER_NOS))],)
+        else:
+            members = _sample(MEMBER_NOS, n_agents, rand)
         winner = int(rand() * n_agents) if answered else -1
         agent_legs = []
+        mobiles = self._agent_mobiles
         for i, member in enumerate(members):
             source = SOURCES[int(rand() * 4)]
             if i == winner:
@@ -343,53 +420,182 @@ class CallGenerator:
                 leg_disp = disposition
             else:
                 leg_disp = "NOANSWER" if rand() < 0.7 else ""
-            leg_talk = talk if i == winner else 0
             agent_legs.append(
-                {
-                    "phone": self._agent_mobiles[member] if source == "Phone" else "",
-                    "vbot_id": vbot_id,
-                    "date_create": date_create,
-                    "disposition": leg_disp,
-                    "time_call": hms(leg_talk),
-                    "postage": postage if (incoming and i == winner and source == "Phone") else 0.0,
-                    "duration_call": total if (i == winner or not incoming) else ring,
-                    "source": source,
-                    "member_no": member,
-                }
+                (
+                    mobiles[member] if source == "Phone" else "",
+                    leg_disp,
+                    talk_hms if i == winner else "00:00:00",
+                    postage if (incoming and i == winner and source == "Phone") else 0.0,
+                    total if (i == winner or not incoming) else ring,
+                    source,
+                    member,
+                )
             )
-        caller, callee = ([customer_leg], agent_legs) if incoming else (agent_legs, [customer_leg])
+        if incoming:
+            caller, callee = (customer_leg,), tuple(agent_legs)
+        else:
+            caller, callee = tuple(agent_legs), (customer_leg,)
         # Top level.
         if rand() < 0.05:
             time_call, duration_call = str(talk), str(total)
         else:
-            time_call, duration_call = hms(talk), hms(total)
+            time_call, duration_call = talk_hms, hms(total)
+        hotline = self._hotlines.pick(rand())
+        recorded = answered and rand() >= 0.15
+        external = f"web-{rng.randrange(1000, 10000)}" if rand() < 0.03 else ""
+        return (
+            hotline,
+            date_create,
+            caller,
+            callee,
+            time_call,
+            duration_call,
+            type_call,
+            group_id,
+            disposition,
+            recorded,
+            external,
+        )
+
+    def as_group(self, record: Record) -> dict[str, Any]:
+        """The getAll call group (a new dict) of a record."""
+        hotline, date, caller, callee, time_call, duration, type_call, gid, disp, rec, ext = record
+        vbot_id = self.vbot_id
+
+        def legs(items: tuple[Leg, ...]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "phone": leg[0],
+                    "vbot_id": vbot_id,
+                    "date_create": date,
+                    "disposition": leg[1],
+                    "time_call": leg[2],
+                    "postage": leg[3],
+                    "duration_call": leg[4],
+                    "source": leg[5],
+                    "member_no": leg[6],
+                }
+                for leg in items
+            ]
+
         return {
-            "hotline_number": self._hotlines.pick(rand()),
-            "date_create": date_create,
-            "caller": caller,
-            "callee": callee,
+            "hotline_number": hotline,
+            "date_create": date,
+            "caller": legs(caller),
+            "callee": legs(callee),
             "time_call": time_call,
-            "duration_call": duration_call,
+            "duration_call": duration,
             "type_call": type_call,
-            "group_id": group_id,
-            "disposition": disposition,
-            "record_file": [self.record_prefix + group_id] if answered and rand() >= 0.15 else [],
-            "external_call_id": f"web-{rng.randrange(1000, 10000)}" if rand() < 0.03 else "",
+            "group_id": gid,
+            "disposition": disp,
+            "record_file": [self.record_prefix + gid] if rec else [],
+            "external_call_id": ext,
         }
 
-    def make_history(
-        self, count: int, days: int, now: int
-    ) -> tuple[list[dict[str, Any]], list[int]]:
-        """``count`` groups spread over ``days`` days before ``now``, newest first, and their epochs.
+    def as_json(self, record: Record) -> str:
+        """``json.dumps(as_group(record))`` (compact, ensure_ascii=False), written directly.
 
-        When ``count`` allows, every one of the 14 seed dispositions occurs at least once.
+        Every generated string is plain ASCII with nothing to escape, but the configured
+        vbot_id and base URL, which are escaped once.
+        """
+        hotline, date, caller, callee, time_call, duration, type_call, gid, disp, rec, ext = record
+        legs = [
+            ",".join(
+                f'{{"phone":"{leg[0]}","vbot_id":{self._vbot_id_json},"date_create":"{date}",'
+                f'"disposition":"{leg[1]}","time_call":"{leg[2]}","postage":{leg[3]!r},'
+                f'"duration_call":{leg[4]},"source":"{leg[5]}","member_no":"{leg[6]}"}}'
+                for leg in side
+            )
+            for side in (caller, callee)
+        ]
+        files = f'[{self._record_prefix_json}{gid}"]' if rec else "[]"
+        return (
+            f'{{"hotline_number":"{hotline}","date_create":"{date}","caller":[{legs[0]}],'
+            f'"callee":[{legs[1]}],"time_call":"{time_call}","duration_call":"{duration}",'
+            f'"type_call":"{type_call}","group_id":"{gid}","disposition":"{disp}",'
+            f'"record_file":{files},"external_call_id":"{ext}"}}'
+        )
+
+    @staticmethod
+    def record_phones(record: Record) -> tuple[str, ...]:
+        """Match keys of every leg's phone of a record (as :func:`group_phone_keys`)."""
+        keys: dict[str, None] = {}
+        for side in (record[2], record[3]):
+            for leg in side:
+                key = phone_key(leg[0])
+                if key:
+                    keys[key] = None
+        return tuple(keys)
+
+    def p2p_group(self, key: int, epoch: int) -> dict[str, Any]:
+        """An internal agent-to-agent call (no customer, no hotline), in the getAll shape."""
+        rng = random.Random(key)
+        date_create, id_head = self._stamp(epoch)
+        group_id = f"{id_head}{rng.randrange(10**6):06d}{rng.getrandbits(104):026x}"
+        answered = rng.random() < 0.75
+        disposition = "ANSWER" if answered else rng.choice(("NOANSWER", "BUSY", "CANCEL"))
+        ring = 2 + int(rng.random() * 20)
+        talk = 5 + int(rng.random() ** 2 * 600) if answered else 0
+        legs = []
+        for member in rng.sample(MEMBER_NOS, 2):
+            source = SOURCES[int(rng.random() * 4)]
+            legs.append(
+                {
+                    "phone": self._agent_mobiles[member] if source == "Phone" else "",
+                    "vbot_id": self.vbot_id,
+                    "date_create": date_create,
+                    "disposition": disposition,
+                    "time_call": hms(talk),
+                    "postage": 0.0,
+                    "duration_call": ring + talk,
+                    "source": source,
+                    "member_no": member,
+                }
+            )
+        return {
+            "hotline_number": "",
+            "date_create": date_create,
+            "caller": legs[:1],
+            "callee": legs[1:],
+            "time_call": hms(talk),
+            "duration_call": hms(ring + talk),
+            "type_call": "OUTCALL",
+            "group_id": group_id,
+            "disposition": disposition,
+            "record_file": [self.record_prefix + group_id] if answered else [],
+            "external_call_id": "",
+        }
+
+    def make_group(self, epoch: int, disposition: str | None = None) -> dict[str, Any]:
+        """A new call group at ``epoch`` with the next new-call key."""
+        return self.group(self.new_key(), epoch, disposition)
+
+    def history(self, count: int, days: int, now: int) -> tuple[array[int], dict[int, str]]:
+        """Dates of ``count`` calls over ``days`` days before ``now``, newest first, and the
+        dispositions forced on some slots so that, when ``count`` allows, every one of the 14
+        seed dispositions occurs at least once. Slot ``i``'s group is
+        ``block(i // BLOCK, ...)[i % BLOCK]``.
         """
         rng = self.rng
         span = max(1, days * 86400)
         start = now - span
-        epochs = sorted((start + int(rng.random() * span) for _ in range(count)), reverse=True)
+        rand = rng.random
+        epochs = array(
+            "q", sorted((start + int(rand() * span) for _ in range(count)), reverse=True)
+        )
         forced = dict(
             zip(rng.sample(range(count), min(count, len(DISPOSITIONS))), DISPOSITIONS, strict=False)
         )
-        make = self.make_group
-        return [make(epoch, forced.get(i)) for i, epoch in enumerate(epochs)], epochs
+        return epochs, forced
+
+    def make_history(
+        self, count: int, days: int, now: int
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """``count`` groups spread over ``days`` days before ``now``, newest first, and their epochs
+        (all made at once: :meth:`history` is the lean form)."""
+        epochs, forced = self.history(count, days, now)
+        groups = []
+        for block in range(0, (count + BLOCK - 1) // BLOCK):
+            records = self.block(block, epochs[block * BLOCK : (block + 1) * BLOCK], forced)
+            groups += [self.as_group(record) for record in records]
+        return groups, list(epochs)
