@@ -121,5 +121,5 @@ def push(sim, *groups):
             key=lambda g: datetime.strptime(g["date_create"], "%m/%d/%Y %H:%M:%S"),
             reverse=True,
         )
-        state._reindex()
+        state._reindex()  # the index of the calls, as after any change by hand
     return groups

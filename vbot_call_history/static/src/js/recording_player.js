@@ -38,6 +38,7 @@ export class VbotRecordingPlayer extends Component {
             duration: 0,
         });
         this.audio = null;
+        this.failing = false;
         onWillUnmount(() => this.stop());
     }
 
@@ -79,20 +80,20 @@ export class VbotRecordingPlayer extends Component {
             current.stop();
         }
         if (!this.audio) {
-            this.audio = new Audio(this.src);
-            this.audio.preload = "none";
-            this.audio.addEventListener("ended", () => {
-                this.stop();
-                this.state.position = 0;
-            });
-            this.audio.addEventListener("playing", () => {
+            const audio = new Audio(this.src);
+            audio.preload = "none";
+            // At the end the progress stays full: the user sees it was heard to the end.
+            audio.addEventListener("ended", () => this.stop());
+            audio.addEventListener("playing", () => {
                 this.state.loading = false;
             });
-            this.audio.addEventListener("timeupdate", () => this.onTime(this.audio));
-            this.audio.addEventListener("loadedmetadata", () => this.onTime(this.audio));
-            this.audio.addEventListener("error", () => this.fail());
+            audio.addEventListener("timeupdate", () => this.onTime(audio));
+            audio.addEventListener("loadedmetadata", () => this.onTime(audio));
+            audio.addEventListener("error", () => this.fail());
+            this.audio = audio;
         }
         current = this;
+        this.failing = false;
         this.state.error = "";
         this.state.loading = true;
         this.state.playing = true;
@@ -130,6 +131,10 @@ export class VbotRecordingPlayer extends Component {
      * request) and tell the user in words.
      */
     async fail() {
+        if (this.failing) {
+            return; // the error event and play() both report one failure
+        }
+        this.failing = true;
         this.stop();
         this.audio = null;
         this.state.error = _t("The recording could not be played.");
