@@ -123,7 +123,7 @@ class VbotMember(models.Model):
     # ------------------------------------------------------------------
     def action_apply_suggestions(self):
         """Map each of these agents without a user to their suggested user."""
-        require(self.env, MANAGER, self.company_id)
+        require(self.env, MANAGER, self.mapped("company_id"))
         for member in self.filtered(lambda m: not m.user_id and m.suggested_user_id):
             member.user_id = member.suggested_user_id
         return True

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 __all__ = ["fold", "suggest"]
 
 _SEPARATORS = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
 
 
 def fold(name: object) -> str:
@@ -27,28 +28,54 @@ def fold(name: object) -> str:
     return " ".join(_SEPARATORS.sub(" ", text).split())
 
 
+def _exact(name: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", name)).strip().casefold()
+
+
+def _words(name: str) -> str:
+    return " ".join(sorted(fold(name).split()))
+
+
+#: From the closest match to the loosest: the same name with its accents, the same name
+#: without accents, the same words in another order.
+_LEVELS: tuple[Callable[[str], str], ...] = (_exact, fold, _words)
+
+
 def suggest(
     members: Mapping[Hashable, str], users: Mapping[Hashable, str]
 ) -> dict[Hashable, Hashable]:
     """``{member key: user key}`` for the members whose name is one user's name.
 
-    A member matches a user whose folded name is the same, or failing that, has the
-    same words in another order ("Nguyễn Văn An" and "An Nguyen Van"). A name two users
-    share suggests nobody: a wrong suggestion costs more than none.
+    Each member takes the closest level at which its name meets users: the same name
+    with accents, else without accents ("Nguyen Van An"), else the same words in another
+    order ("An Nguyen Van"). It gets a suggestion only if one user meets it there, and that
+    user meets no other member as closely: "Nguyễn Văn Hùng" and "Nguyễn Văn Hưng" fold
+    alike, so a user "Nguyen Van Hung" is suggested for neither. A wrong suggestion costs
+    more than none.
     """
-    exact: dict[str, list[Hashable]] = defaultdict(list)
-    words: dict[tuple[str, ...], list[Hashable]] = defaultdict(list)
-    for user, name in users.items():
-        folded = fold(name)
-        if folded:
-            exact[folded].append(user)
-            words[tuple(sorted(folded.split()))].append(user)
-    result: dict[Hashable, Hashable] = {}
+    indexes = []
+    for level in _LEVELS:
+        index: dict[str, list[Hashable]] = defaultdict(list)
+        for user, name in users.items():
+            if isinstance(name, str) and (key := level(name)):
+                index[key].append(user)
+        indexes.append(index)
+    claims: dict[Hashable, tuple[int, Hashable]] = {}
     for member, name in members.items():
-        folded = fold(name)
-        if not folded:
+        if not isinstance(name, str) or not fold(name):
             continue
-        found = exact.get(folded) or words.get(tuple(sorted(folded.split()))) or []
-        if len(found) == 1:
-            result[member] = found[0]
+        for rank, level in enumerate(_LEVELS):
+            found = indexes[rank].get(level(name))
+            if found:
+                if len(found) == 1:
+                    claims[member] = (rank, found[0])
+                break
+    best: dict[Hashable, list[tuple[int, Hashable]]] = defaultdict(list)
+    for member, (rank, user) in claims.items():
+        best[user].append((rank, member))
+    result: dict[Hashable, Hashable] = {}
+    for user, ranked in best.items():
+        ranked.sort(key=lambda pair: pair[0])
+        if len(ranked) == 1 or ranked[0][0] < ranked[1][0]:
+            result[ranked[0][1]] = user
     return result

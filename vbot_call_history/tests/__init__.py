@@ -2,6 +2,7 @@ from . import (
     test_followup,
     test_i18n,
     test_matching,
+    test_members,
     test_recording,
     test_settings,
     test_sales_tour,
