@@ -1,5 +1,6 @@
-# The two commands of the README: `make demo` and `make test`.
-.PHONY: demo test lint benchmark
+# The two commands of the README: `make demo` and `make test`. Each sets itself up from nothing
+# the first time (scripts/bootstrap.py: Odoo 18 into .venv, PostgreSQL, Chromium).
+.PHONY: demo test lint benchmark upgrade-check clean-env
 
 demo:
 	bash scripts/demo.sh
@@ -8,7 +9,16 @@ test:
 	bash scripts/test.sh
 
 lint:
-	pre-commit run --all-files
+	bash scripts/lint.sh
 
 benchmark:
 	bash scripts/benchmark.sh
+
+# A database of the previous version, upgraded to this one, keeps its calls (also in `make test`).
+upgrade-check:
+	bash scripts/upgrade_check.sh
+
+# Removes the project's environment (.venv: Odoo's source and every Python package); the next
+# `make demo` or `make test` builds it again.
+clean-env:
+	rm -rf .venv

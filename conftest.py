@@ -6,8 +6,30 @@ when Chromium or websocket-client is missing).
 """
 
 import os
+import sys
 
 import pytest
+
+
+def _import_odoo_test_framework_in_test_mode():
+    """Import Odoo's test framework with Odoo's test mode on, as Odoo itself does.
+
+    pytest-odoo imports ``odoo.tests`` before it switches the test mode on, so Odoo logs
+    "ERROR Importing test framework" with a stack trace at the start of every run. Importing it
+    here first, in test mode, removes that false alarm at its cause; pytest-odoo then parses
+    Odoo's configuration as usual.
+    """
+    if not any(arg.startswith("--odoo-database") for arg in sys.argv):
+        return
+    try:
+        from odoo.tools import config
+    except ImportError:
+        return
+    config["test_enable"] = True
+    import odoo.tests  # noqa: F401
+
+
+_import_odoo_test_framework_in_test_mode()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,50 +1,36 @@
-# Shared by scripts/test.sh and scripts/demo.sh: finds Odoo and PostgreSQL.
+# Shared by the scripts behind `make demo`, `make test`, `make benchmark` and `make lint`.
 # shellcheck shell=bash
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON="${PYTHON:-python3}"
-export PYTHONPATH="${REPO_DIR}${PYTHONPATH:+:${PYTHONPATH}}"
 
-require_odoo() {
-    if ! "$PYTHON" -c "import odoo.release as r; assert r.version_info[0] == 18, r.version" 2>/dev/null; then
-        echo "ERROR: Odoo 18 is not importable by '$PYTHON' (python3 -c 'import odoo' must work)." >&2
-        echo "       Install Odoo 18.0 first (see README.md, Prerequisites)." >&2
-        exit 1
-    fi
-    # Odoo's own addons folder, next to the odoo package in a source checkout.
+# Odoo 18 (python3's own, else the project's .venv built from ODOO_SOURCE or GitHub), PostgreSQL,
+# and what else the caller asks for (--chromium, --lint): scripts/bootstrap.py installs what is
+# missing, prints one line per step, and answers the variables to use (PYTHON, ODOO_ROOT, PGHOST).
+# A failure is one sentence on what to do.
+bootstrap() {
+    local out
+    out="$("${PYTHON:-python3}" "$REPO_DIR/scripts/bootstrap.py" "$@")" || exit 2
+    eval "$out"
+    export PYTHON ODOO_ROOT
+    [ -n "${PGHOST:-}" ] && export PGHOST
+    export PYTHONPATH="${REPO_DIR}${PYTHONPATH:+:${PYTHONPATH}}"
+    # Odoo's own addons folder (a source checkout has it beside the odoo package) and this one.
     if [ -z "${ODOO_ADDONS_PATH:-}" ]; then
-        local root
-        root="$("$PYTHON" -c 'import odoo, os; print(os.path.dirname(os.path.dirname(odoo.__file__)))')"
         ODOO_ADDONS_PATH="$REPO_DIR"
-        if [ -d "$root/addons/web" ]; then
-            ODOO_ADDONS_PATH="$root/addons,$REPO_DIR"
+        if [ -d "$ODOO_ROOT/addons/web" ]; then
+            ODOO_ADDONS_PATH="$ODOO_ROOT/addons,$REPO_DIR"
+        elif [ -d "$ODOO_ROOT/odoo/addons/web" ]; then
+            ODOO_ADDONS_PATH="$ODOO_ROOT/odoo/addons,$REPO_DIR"
         fi
     fi
     export ODOO_ADDONS_PATH
 }
 
-# The Python packages of requirements.txt (phonenumbers, requests, pytest, ...).
-ensure_python_deps() {
-    if ! "$PYTHON" -c "import phonenumbers, requests, pytest, pytest_odoo, websocket" 2>/dev/null; then
-        echo "Installing the Python requirements (requirements.txt)..."
-        "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$REPO_DIR/requirements.txt"
-    fi
-}
-
-ensure_postgres() {
-    if pg_isready -q -h "${PGHOST:-127.0.0.1}" -p "${PGPORT:-5432}" 2>/dev/null; then
-        return
-    fi
-    echo "PostgreSQL is not answering; starting it..."
-    if [ -d /etc/postgresql ]; then
-        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
-    fi
-    for _ in $(seq 1 30); do
-        pg_isready -q -h "${PGHOST:-127.0.0.1}" -p "${PGPORT:-5432}" && return
-        sleep 1
-    done
-    echo "ERROR: PostgreSQL does not answer on ${PGHOST:-127.0.0.1}:${PGPORT:-5432}." >&2
-    exit 1
+# What every script needs first: the repository as working folder, Odoo with the Python
+# requirements, and PostgreSQL with a role for this user. Extra arguments go to bootstrap.py.
+prepare() {
+    cd "$REPO_DIR"
+    bootstrap --postgres "$@"
 }
 
 # Odoo refuses to run as the postgres role; root (or your own role) is fine.
@@ -63,15 +49,6 @@ with conn.cursor() as cr:
     cr.execute('DROP DATABASE IF EXISTS "%s"' % sys.argv[1].replace('"', ''))
 PY
     rm -rf "${HOME}/.local/share/Odoo/filestore/$1"
-}
-
-# What every script needs first: the repository as working folder, Odoo, the Python
-# requirements and PostgreSQL.
-prepare() {
-    cd "$REPO_DIR"
-    require_odoo
-    ensure_python_deps
-    ensure_postgres
 }
 
 free_port() {

@@ -14,6 +14,7 @@ SIM_SEED="${SIM_SEED:-1}"
 VAR_DIR="${REPO_DIR}/var"
 mkdir -p "$VAR_DIR"
 
+rm -f "$VAR_DIR/customers.json"
 echo "== Starting the VBot simulator on 127.0.0.1:${SIM_PORT} (${SIM_CALLS} calls, seed ${SIM_SEED}) =="
 "$PYTHON" -m vbot_simulator --port "$SIM_PORT" --calls "$SIM_CALLS" --seed "$SIM_SEED" \
     --export-customers "$VAR_DIR/customers.json" > "$VAR_DIR/simulator.log" 2>&1 &
@@ -35,7 +36,8 @@ drop_db "$DEMO_DB"
 
 echo "== Adding the simulator's customers as contacts and syncing =="
 # shellcheck disable=SC2046
-VBOT_CUSTOMERS="$VAR_DIR/customers.json" "$PYTHON" -m odoo shell $(odoo_db_args) -d "$DEMO_DB" \
+VBOT_CUSTOMERS="$VAR_DIR/customers.json" VBOT_SIM_URL="http://127.0.0.1:${SIM_PORT}/v2.0" \
+    "$PYTHON" -m odoo shell $(odoo_db_args) -d "$DEMO_DB" \
     --addons-path="$ODOO_ADDONS_PATH" --no-http --log-level=warn < scripts/demo_setup.py
 
 echo "== Odoo on http://localhost:${HTTP_PORT}  (login: admin / password: admin) =="
