@@ -45,9 +45,7 @@ def test_a_server_ignoring_page_does_not_loop(simulator, monkeypatch):
     client = next(clients(simulator))
     first = client.fetch_members_page(1, 2)
     monkeypatch.setattr(client, "fetch_members_page", lambda page, size=None: first)
-    assert [m["member_no"] for m in client.iter_members(size=2)] == [
-        m["member_no"] for m in first
-    ]
+    assert [m["member_no"] for m in client.iter_members(size=2)] == [m["member_no"] for m in first]
 
 
 def test_an_error_envelope_is_a_response_error(simulator):

@@ -115,7 +115,9 @@ class ResPartner(models.Model):
                 contact=link.partner_id.display_name,
                 user=link.create_uid.name,
             )
-            issues.append({"company": link.company_id, "key": link.customer_key, "message": message})
+            issues.append(
+                {"company": link.company_id, "key": link.customer_key, "message": message}
+            )
         return issues
 
     def _vbot_call_domain(self):

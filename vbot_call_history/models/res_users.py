@@ -40,18 +40,24 @@ class ResUsers(models.Model):
         Member = self.env["vbot.member"].sudo().with_context(active_test=False)
         for user in self:
             company = self.env.company if self.env.company in user.company_ids else user.company_id
-            account = self.env["vbot.account"].sudo().search(
-                [("company_id", "=", company.id)], limit=1
+            account = (
+                self.env["vbot.account"].sudo().search([("company_id", "=", company.id)], limit=1)
             )
             number = (user.vbot_member_no or "").strip()
             if not account:
                 if number:
                     raise UserError(
-                        self.env._("Connect a VBot account for %(company)s first.", company=company.name)
+                        self.env._(
+                            "Connect a VBot account for %(company)s first.", company=company.name
+                        )
                     )
                 continue
             Member.search(
-                [("account_id", "=", account.id), ("user_id", "=", user.id), ("member_no", "!=", number)]
+                [
+                    ("account_id", "=", account.id),
+                    ("user_id", "=", user.id),
+                    ("member_no", "!=", number),
+                ]
             ).write({"user_id": False})
             if number:
                 member = Member.search(

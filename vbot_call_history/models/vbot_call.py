@@ -418,9 +418,7 @@ class VbotCall(models.Model):
         The mapping is the account's agents list (``vbot.member``), one query per page.
         """
         member_nos = {no for no in self.mapped("agent_member_no") if no}
-        by_account_no = self.env["vbot.member"]._users_by_member_no(
-            self.account_id.ids, member_nos
-        )
+        by_account_no = self.env["vbot.member"]._users_by_member_no(self.account_id.ids, member_nos)
         groups = defaultdict(lambda: self.browse())
         for call in self:
             user_id = by_account_no.get((call.account_id.id, call.agent_member_no), False)
@@ -706,7 +704,6 @@ class VbotCall(models.Model):
         self.ensure_one()
         require(self.env, USER, self.company_id)
         return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
-
 
 
 def _resolve_candidates(partners):

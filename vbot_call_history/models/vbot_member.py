@@ -148,6 +148,7 @@ class VbotMember(models.Model):
         self.env["vbot.call"].flush_model(["user_id", "agent_member_no", "account_id"])
         changed = []
         for member in self:
+            user_id = member.user_id.id or None
             cr.execute(
                 """
                 UPDATE vbot_call SET user_id = %s, write_date = now() AT TIME ZONE 'UTC'
@@ -155,8 +156,7 @@ class VbotMember(models.Model):
                    AND user_id IS DISTINCT FROM %s
                 RETURNING id
                 """,
-                [member.user_id.id or None, member.account_id.id, member.member_no]
-                + [member.user_id.id or None],
+                [user_id, member.account_id.id, member.member_no, user_id],
             )
             changed += [row[0] for row in cr.fetchall()]
         if changed:

@@ -24,9 +24,7 @@ class VbotUnknownNumber(models.Model):
     last_call_date = fields.Datetime("Last call", readonly=True)
     last_call_id = fields.Many2one("vbot.call", "Last call record", readonly=True)
     last_call_type = fields.Selection(related="last_call_id.call_type", string="Last type")
-    last_disposition = fields.Selection(
-        related="last_call_id.disposition", string="Last outcome"
-    )
+    last_disposition = fields.Selection(related="last_call_id.disposition", string="Last outcome")
     match_state = fields.Selection(
         [("unmatched", "No contact"), ("ambiguous", "Several contacts")],
         "Why",

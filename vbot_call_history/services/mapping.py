@@ -384,7 +384,9 @@ def map_member(item: Any) -> dict[str, Any]:
     }
 
 
-def map_members(items: Iterable[Any]) -> tuple[list[dict[str, Any]], list[tuple[int, MappingError]]]:
+def map_members(
+    items: Iterable[Any],
+) -> tuple[list[dict[str, Any]], list[tuple[int, MappingError]]]:
     """Map a list of members: ``(mapped, [(index, error), ...])``; the last of a repeated
     ``member_no`` wins."""
     mapped: dict[str, dict[str, Any]] = {}

@@ -142,7 +142,9 @@ class TestFollowUp(TransactionCase):
         answered = self.call_of(answer)
         self.assertFalse(self.callbacks())
         self.assertFalse(activity.exists())
-        missed = self.Call.search([("partner_id", "=", self.partner.id), ("call_type", "=", "missed")])
+        missed = self.Call.search(
+            [("partner_id", "=", self.partner.id), ("call_type", "=", "missed")]
+        )
         self.assertEqual(len(missed), 2)
         self.assertEqual(set(missed.mapped("callback_state")), {"done"})
         self.assertEqual(missed.called_back_call_id, answered)
@@ -185,7 +187,9 @@ class TestFollowUp(TransactionCase):
         self.assertIn("Missed call from", str(self.callbacks().note))
 
     def test_assignee_salesperson_then_agent_then_account(self):
-        no_salesperson = self.env["res.partner"].create({"name": "Võ Tài", "mobile": "0987 654 321"})
+        no_salesperson = self.env["res.partner"].create(
+            {"name": "Võ Tài", "mobile": "0987 654 321"}
+        )
         nobody = self.env["res.partner"].create({"name": "Hồ Yến", "mobile": "0977 111 222"})
         # The salesperson may not see this contact's company: the agent calls back.
         other_company = self.env["res.company"].create({"name": "Chi nhánh Đà Nẵng"})
@@ -244,9 +248,7 @@ class TestFollowUp(TransactionCase):
         # The salesperson called from their own phone and marks it done.
         activity.with_user(self.salesperson).action_feedback("Đã gọi lại bằng di động")
         self.assertFalse(Call.search([("callback_mine", "=", True)]))
-        self.assertEqual(
-            self.Call.search([("call_type", "=", "missed")]).callback_state, "closed"
-        )
+        self.assertEqual(self.Call.search([("call_type", "=", "missed")]).callback_state, "closed")
         self.sync()
         self.assertFalse(self.callbacks())
 
@@ -281,6 +283,8 @@ class TestFollowUp(TransactionCase):
         partner = (
             self.env["res.partner"]
             .with_user(self.salesperson)
-            .create({"name": "Bùi Ngọc Mai", "mobile": "0933 444 555", "user_id": self.salesperson.id})
+            .create(
+                {"name": "Bùi Ngọc Mai", "mobile": "0933 444 555", "user_id": self.salesperson.id}
+            )
         )
         self.assertEqual(self.callbacks(partner).user_id, self.salesperson)

@@ -30,7 +30,9 @@ class TestVietnamese(TransactionCase):
 
     def test_screens_are_in_vietnamese(self):
         self.assertEqual(
-            self.vi["ir.ui.menu"].browse(self.vi.ref("vbot_call_history.vbot_call_root_menu").id).name,
+            self.vi["ir.ui.menu"]
+            .browse(self.vi.ref("vbot_call_history.vbot_call_root_menu").id)
+            .name,
             "Cuộc gọi",
         )
         arch = self.vi["res.partner"].get_view(self.vi.ref("base.view_partner_form").id)["arch"]

@@ -60,7 +60,10 @@ class TestMembers(VbotCase):
         # One click maps the team.
         members.action_apply_suggestions()
         for member in members:
-            self.assertEqual(member.user_id, users[member.member_no] if member.member_no in sure else self.env["res.users"])
+            self.assertEqual(
+                member.user_id,
+                users[member.member_no] if member.member_no in sure else self.env["res.users"],
+            )
         agent_calls = self.calls().filtered("agent_member_no")
         self.assertTrue(agent_calls)
         for call in agent_calls:
@@ -102,9 +105,7 @@ class TestMembers(VbotCase):
         member = self.members().filtered(lambda m: m.member_no == member_no)
         self.assertEqual(member.user_id, user)
         self.assertEqual(self.Call.search([("agent_member_no", "=", member_no)]).user_id, user)
-        self.assertEqual(
-            self.env["res.users"].search([("vbot_member_no", "=", member_no)]), user
-        )
+        self.assertEqual(self.env["res.users"].search([("vbot_member_no", "=", member_no)]), user)
         user.vbot_member_no = False
         self.assertFalse(member.user_id)
 

@@ -54,7 +54,9 @@ class TestUnknownNumbers(VbotCase):
         )
         self.assertTrue(unknown_calls)
         lines = self.Unknown.search([])
-        self.assertEqual(set(lines.mapped("customer_key")), set(unknown_calls.mapped("customer_key")))
+        self.assertEqual(
+            set(lines.mapped("customer_key")), set(unknown_calls.mapped("customer_key"))
+        )
         self.assertEqual(len(lines), len(set(lines.mapped("customer_key"))))
         line = max(lines, key=lambda line: line.call_count)
         calls = self.keyed_calls(line.customer_key)
@@ -72,7 +74,9 @@ class TestUnknownNumbers(VbotCase):
     def test_vbot_customer_name_when_sent(self):
         push(
             self.sim,
-            vbot_group("0911222333", "INCALL", "NOANSWER", when=ago(minutes=5), customerName="Anh Đạt"),
+            vbot_group(
+                "0911222333", "INCALL", "NOANSWER", when=ago(minutes=5), customerName="Anh Đạt"
+            ),
             vbot_group("0911222333", "OUTCALL", "ANSWER", when=ago(minutes=3)),
         )
         self.account.action_sync()
@@ -109,10 +113,20 @@ class TestUnknownNumbers(VbotCase):
             c for c in self.sim.state.customers if c["kind"] == "mobile" and c not in self.known
         ][:3]
         a = self.Partner.create(
-            {"name": "Anh Tuấn", "parent_id": company_a.id, "phone": shared["phone"], "mobile": own_a["phone"]}
+            {
+                "name": "Anh Tuấn",
+                "parent_id": company_a.id,
+                "phone": shared["phone"],
+                "mobile": own_a["phone"],
+            }
         )
         b = self.Partner.create(
-            {"name": "Chị Vy", "parent_id": company_b.id, "phone": shared["phone"], "mobile": own_b["phone"]}
+            {
+                "name": "Chị Vy",
+                "parent_id": company_b.id,
+                "phone": shared["phone"],
+                "mobile": own_b["phone"],
+            }
         )
         shared_calls = self.keyed_calls(match_key(shared["vbot_phone"]))
         a_calls = self.keyed_calls(match_key(own_a["vbot_phone"]))
@@ -128,9 +142,9 @@ class TestUnknownNumbers(VbotCase):
         wizard = self.wizard(a.action_vbot_choose_number())
         self.assertEqual(wizard.mode, "link")
         self.assertEqual(wizard.candidate_partner_ids, a | b)
-        names = self.Partner.with_context(vbot_candidate_ids=wizard.candidate_partner_ids.ids).name_search(
-            "", limit=5
-        )
+        names = self.Partner.with_context(
+            vbot_candidate_ids=wizard.candidate_partner_ids.ids
+        ).name_search("", limit=5)
         self.assertEqual({row[0] for row in names[:2]}, {a.id, b.id})
         wizard.partner_id = b
         self.assertFalse(wizard.save_number)  # B has the number already
@@ -165,7 +179,9 @@ class TestUnknownNumbers(VbotCase):
         self.assertEqual(partner.vbot_call_count, len(calls))
 
     def test_from_the_call_form_and_from_a_number(self):
-        call = self.Call.search([("match_state", "=", "unmatched"), ("customer_key", "!=", False)], limit=1)
+        call = self.Call.search(
+            [("match_state", "=", "unmatched"), ("customer_key", "!=", False)], limit=1
+        )
         wizard = self.wizard(call.action_create_contact())
         self.assertEqual((wizard.mode, wizard.customer_key), ("create", call.customer_key))
         wizard = self.wizard(call.action_link_contact())
@@ -175,7 +191,10 @@ class TestUnknownNumbers(VbotCase):
             "+84 91 122 2333", name="Anh Đạt"
         )
         wizard = self.wizard(action)
-        self.assertEqual((wizard.customer_key, wizard.number, wizard.name), ("+84911222333", "0911 222 333", "Anh Đạt"))
+        self.assertEqual(
+            (wizard.customer_key, wizard.number, wizard.name),
+            ("+84911222333", "0911 222 333", "Anh Đạt"),
+        )
 
     def test_only_vbot_users_of_the_company(self):
         outsider = new_test_user(self.env, "no_vbot", groups="base.group_user")
@@ -188,13 +207,22 @@ class TestUnknownNumbers(VbotCase):
         with self.assertRaises(AccessError):
             self.Unknown.with_user(outsider).action_open_create_contact("0911222333")
         with self.assertRaises(AccessError):
-            self.Partner.browse(self.env.user.partner_id.id).with_user(outsider).action_vbot_choose_number()
+            self.Partner.browse(self.env.user.partner_id.id).with_user(
+                outsider
+            ).action_vbot_choose_number()
         # A wizard made for another company's calls is refused.
         other = self.env["res.company"].create({"name": "Công ty khác"})
         wizard = (
             self.env["vbot.number.assign"]
             .with_user(self.salesperson)
-            .create({"mode": "create", "company_id": other.id, "customer_key": "+84911222333", "name": "X"})
+            .create(
+                {
+                    "mode": "create",
+                    "company_id": other.id,
+                    "customer_key": "+84911222333",
+                    "name": "X",
+                }
+            )
         )
         with self.assertRaises(AccessError):
             wizard.action_confirm()

@@ -124,9 +124,7 @@ class VbotNumberAssign(models.TransientModel):
     def _open_for_number(self, number, mode="create", name=False, company=None):
         key = match_key(number)
         if not key:
-            raise UserError(
-                self.env._("%(number)s is not a phone number.", number=number or "")
-            )
+            raise UserError(self.env._("%(number)s is not a phone number.", number=number or ""))
         return self._open(company or self.env.company, key, mode, name=name)
 
     # ------------------------------------------------------------------

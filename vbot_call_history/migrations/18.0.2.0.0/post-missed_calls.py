@@ -14,7 +14,6 @@ activities name the calls' agents and numbers.
 import logging
 
 from odoo import SUPERUSER_ID, api
-
 from odoo.addons.vbot_call_history.services.mapping import (
     ANSWERED_DISPOSITIONS,
     BOT_DISPOSITIONS,
