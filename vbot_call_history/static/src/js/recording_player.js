@@ -148,7 +148,7 @@ export class VbotRecordingPlayer extends Component {
         }
         if (status === 404) {
             this.state.error = _t(
-                "This recording is not available: VBot no longer has it, or you may not hear it."
+                "This recording is not available: VBot no longer has it, or you may not hear it.",
             );
         } else if (status === 502 || status === 503 || status === 504) {
             this.state.error = _t("VBot cannot be reached right now; try again in a moment.");

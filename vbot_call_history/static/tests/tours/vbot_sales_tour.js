@@ -6,7 +6,8 @@ function openCallsMenu(item) {
     return [
         {
             content: "Open the Calls menu",
-            trigger: ".o_menu_sections button[data-menu-xmlid='vbot_call_history.vbot_call_root_menu']",
+            trigger:
+                ".o_menu_sections button[data-menu-xmlid='vbot_call_history.vbot_call_root_menu']",
             run: "click",
         },
         {
@@ -31,11 +32,13 @@ registry.category("web_tour.tours").add("vbot_call_history_sales_tour", {
         ...openCallsMenu("vbot_call_my_missed_menu"),
         {
             content: "My contact's missed call waits for me",
-            trigger: ".o_list_view .o_data_row:contains(Phạm Minh Khôi) td[name=call_type]:contains(Missed)",
+            trigger:
+                ".o_list_view .o_data_row:contains(Phạm Minh Khôi) td[name=call_type]:contains(Missed)",
         },
         {
             content: "Its number is a call-back link",
-            trigger: ".o_data_row:contains(Phạm Minh Khôi) td[name=customer_display] a[href='tel:0912345678']",
+            trigger:
+                ".o_data_row:contains(Phạm Minh Khôi) td[name=customer_display] a[href='tel:0912345678']",
         },
         {
             content: "Open the missed call",
