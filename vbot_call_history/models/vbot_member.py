@@ -18,7 +18,7 @@ class VbotMember(models.Model):
     _order = "account_id, member_no"
 
     account_id = fields.Many2one(
-        "vbot.account", "Account", required=True, index=True, ondelete="cascade", readonly=True
+        "vbot.account", required=True, index=True, ondelete="cascade", readonly=True
     )
     company_id = fields.Many2one(
         related="account_id.company_id", store=True, index=True, string="Company"
@@ -41,7 +41,6 @@ class VbotMember(models.Model):
     )
     user_id = fields.Many2one(
         "res.users",
-        "User",
         index=True,
         ondelete="set null",
         domain="[('share', '=', False), ('company_ids', 'in', company_id)]",

@@ -40,7 +40,7 @@ class TestUnknownNumbers(VbotCase):
         return (
             self.env["vbot.number.assign"]
             .with_user(self.env.user)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({})
         )
 
