@@ -16,6 +16,8 @@ _logger = logging.getLogger(__name__)
 # What identifies a stored call; everything else a later sync may change (a recording
 # that appeared, a corrected disposition, a cost billed later).
 _IDENTITY_FIELDS = ("account_id", "company_id", "external_id")
+# Set when a call is first stored, then kept by the follow-up (see _update_callbacks).
+_CREATE_ONLY_FIELDS = ("callback_state",)
 
 
 class VbotCall(models.Model):
@@ -301,7 +303,13 @@ class VbotCall(models.Model):
             if not call:
                 to_create.append(vals)
             elif call.payload != vals["payload"]:
-                call.write({k: v for k, v in vals.items() if k not in _IDENTITY_FIELDS})
+                call.write(
+                    {
+                        k: v
+                        for k, v in vals.items()
+                        if k not in _IDENTITY_FIELDS and k not in _CREATE_ONLY_FIELDS
+                    }
+                )
                 updated |= call
         created = self.create(to_create) if to_create else self.browse()
         (created | updated)._match_partners()
@@ -325,6 +333,7 @@ class VbotCall(models.Model):
             "customer_display": values.get("customer_display")
             or national_format(values["customer_number"]),
             "customer_name": values.get("customer_name") or False,
+            "callback_state": self._initial_callback_state(account, values),
             "agent_member_no": values["agent_member_no"],
             "hotline": values["hotline"],
             "talk_duration": values["talk_duration"],
@@ -334,6 +343,15 @@ class VbotCall(models.Model):
             "recording_urls": values["record_urls"],
             "payload": values["payload"],
         }
+
+    @api.model
+    def _initial_callback_state(self, account, values):
+        """A new missed call with a number is to call back, unless older than the account's
+        follow-up age when stored (history synced late): then it is only history."""
+        if values["call_type"] != "missed" or not values["customer_key"]:
+            return False
+        oldest = fields.Datetime.now() - timedelta(hours=account.callback_max_age_hours)
+        return "pending" if values["call_date"] >= oldest else "stale"
 
     # ------------------------------------------------------------------
     # Matching calls to contacts
@@ -345,10 +363,11 @@ class VbotCall(models.Model):
         whose phone or mobile key is one of the calls' keys. One contact: link it.
         Several under one commercial entity: link that company. Several in
         different companies: leave the call unmatched and keep the candidates.
-        Only calls whose link changes are written, in one UPDATE.
+        Only calls whose link changes are written, in one UPDATE. Returns the contacts
+        (before and after) of the calls to call back that moved.
         """
         if not self:
-            return
+            return set()
         keys = {key for key in self.mapped("customer_key") if key}
         candidates_by_key = self.env["res.partner"]._vbot_partners_by_key(keys)
         # A number a user linked to one contact by hand goes to that contact.
@@ -400,8 +419,7 @@ class VbotCall(models.Model):
             self.env["res.partner"].invalidate_model(
                 ["vbot_call_ids", "vbot_call_count", "vbot_number_notice"]
             )
-        if moved_partner_ids:
-            self._reconcile_callback_activities(moved_partner_ids)
+        return moved_partner_ids
 
     @api.model
     def _rematch_keys(self, keys, extra_domain=()):
@@ -410,7 +428,8 @@ class VbotCall(models.Model):
         if not keys:
             return
         calls = self.sudo().search([("customer_key", "in", list(keys)), *extra_domain])
-        calls._match_partners()
+        # Missed calls waiting for a call-back take their Call back activity along.
+        self._reconcile_callback_activities(calls._match_partners())
 
     def _match_users(self):
         """Set the agent (user) of calls whose VBot member (agent) is mapped to a user.
@@ -442,9 +461,9 @@ class VbotCall(models.Model):
     def _update_callbacks(self):
         """Give these calls their call-back state and keep the contacts' activities right.
 
-        1. A missed call with a number is *to call back*, or *too old* when it is older
-           than the account's follow-up age (a backfill); a call no longer missed (VBot
-           corrected it) drops its state.
+        1. A new missed call with a number came *to call back*, or *too old* when older
+           than the account's follow-up age (a backfill), from ``_prepare_vals``; here an
+           updated call VBot corrected gets or drops its state.
         2. A missed call to call back is *called back* by the first later answered call
            (either direction) with its number or its contact: one UPDATE covers both the
            missed calls of this page and the earlier ones the page's answered calls close.
@@ -473,40 +492,73 @@ class VbotCall(models.Model):
         )
         rows = cr.fetchall()
         touched = {row[0] for row in rows}
-        # A call too old to follow up changes no activity.
+        if touched:
+            self.browse(touched).invalidate_recordset(["callback_state"])
+        # The contacts of the calls to call back, and of calls that stopped being missed;
+        # a call too old to follow up changes no activity.
         partner_ids = {row[1] for row in rows if row[1] and row[2] != "stale"}
+        pending = self.filtered(lambda call: call.callback_state == "pending")
+        partner_ids.update(pending.partner_id.ids)
         answered = self.filtered("is_answered")
+        if not (pending or answered):
+            if partner_ids:
+                self._reconcile_callback_activities(partner_ids)
+            return
+        # PostgreSQL would JIT-compile this query when a fresh backfill has no statistics
+        # yet (its estimated cost then looks huge): that costs half a second a page for a
+        # query that runs in milliseconds.
+        cr.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        jit = cr.fetchone()[0]
         cr.execute(
             """
-            UPDATE vbot_call AS m
-               SET callback_state = 'done', called_back_call_id = x.answer_id
-              FROM (
+            WITH missed AS (
+                    SELECT id, company_id, customer_key, partner_id, call_date
+                      FROM vbot_call
+                     WHERE id = ANY(%s) AND callback_state = 'pending'
+                     UNION
+                    SELECT id, company_id, customer_key, partner_id, call_date
+                      FROM vbot_call
+                     WHERE callback_state = 'pending'
+                       AND (customer_key = ANY(%s) OR partner_id = ANY(%s))
+            ), closing AS (
                     SELECT t.id, (
-                            SELECT a.id
-                              FROM vbot_call AS a
-                             WHERE a.is_answered
-                               AND a.company_id = t.company_id
-                               AND a.call_date > t.call_date
-                               AND (a.customer_key = t.customer_key
-                                    OR a.partner_id = t.partner_id)
-                             ORDER BY a.call_date, a.id
-                             LIMIT 1
+                            -- The first answered call after it, by number or by contact:
+                            -- two range scans of the partial indexes, whatever the table's
+                            -- statistics say (company_id + 0 keeps its index out of the
+                            -- plan: a fresh backfill has no statistics yet).
+                            SELECT f.id FROM (
+                                (SELECT a.id, a.call_date FROM vbot_call AS a
+                                  WHERE a.is_answered AND a.customer_key = t.customer_key
+                                    AND a.call_date > t.call_date
+                                    AND a.company_id + 0 = t.company_id
+                                  ORDER BY a.call_date, a.id LIMIT 1)
+                                UNION ALL
+                                (SELECT a.id, a.call_date FROM vbot_call AS a
+                                  WHERE a.is_answered AND a.partner_id = t.partner_id
+                                    AND a.call_date > t.call_date
+                                    AND a.company_id + 0 = t.company_id
+                                  ORDER BY a.call_date, a.id LIMIT 1)
+                            ) AS f
+                            ORDER BY f.call_date, f.id LIMIT 1
                            ) AS answer_id
-                      FROM vbot_call AS t
-                     WHERE t.callback_state = 'pending'
-                       AND (t.id = ANY(%s) OR t.customer_key = ANY(%s) OR t.partner_id = ANY(%s))
-                   ) AS x
-             WHERE m.id = x.id AND x.answer_id IS NOT NULL
+                      FROM missed AS t
+            )
+            UPDATE vbot_call AS m
+               SET callback_state = 'done', called_back_call_id = closing.answer_id
+              FROM closing
+             WHERE m.id = closing.id AND closing.answer_id IS NOT NULL
             RETURNING m.id, m.partner_id, m.called_back_call_id
             """,
             [
-                ids,
+                pending.ids,
                 [key for key in answered.mapped("customer_key") if key],
                 answered.partner_id.ids,
             ],
         )
+        closed = cr.fetchall()
+        cr.execute("SELECT set_config('jit', %s, true)", [jit])
         answers = {}
-        for call_id, partner_id, answer_id in cr.fetchall():
+        for call_id, partner_id, answer_id in closed:
             touched.add(call_id)
             if partner_id:
                 partner_ids.add(partner_id)
@@ -595,12 +647,13 @@ class VbotCall(models.Model):
         first = missed[-1]
         tz = pytz.timezone(user.tz or account.timezone or "UTC")
         due = pytz.utc.localize(first.call_date + timedelta(hours=account.callback_deadline_hours))
-        activity_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
         env = self.with_context(lang=user.lang or self.env.lang).env
         return {
             "res_model_id": self.env["ir.model"]._get_id("res.partner"),
             "res_id": partner.id,
-            "activity_type_id": activity_type.id if activity_type else False,
+            "activity_type_id": self.env["ir.model.data"]._xmlid_to_res_id(
+                "mail.mail_activity_data_call", raise_if_not_found=False
+            ),
             "summary": env._("Call back"),
             "note": self._callback_note(missed, user, account),
             "user_id": user.id,
@@ -613,20 +666,14 @@ class VbotCall(models.Model):
         """Who calls back: the contact's salesperson, else the agent the call rang, else the
         account's follow-up user, else a VBot manager of the company; the first internal
         user who may see the contact and the call's company. Nobody when none may."""
-        managers = (
-            self.env.ref(MANAGER)
-            .sudo()
-            .users.filtered(lambda u: call.company_id in u.company_ids)
-            .sorted("id")
-        )
-        candidates = (
-            partner.user_id,
-            partner.commercial_partner_id.user_id,
-            call.user_id,
-            account.callback_user_id,
-            *managers,
-        )
-        for user in candidates:
+
+        def candidates():
+            yield from (partner.user_id, partner.commercial_partner_id.user_id, call.user_id)
+            yield account.callback_user_id
+            group_id = self.env["ir.model.data"]._xmlid_to_res_id(MANAGER)
+            yield from self.env["res.groups"].sudo().browse(group_id).users.sorted("id")
+
+        for user in candidates():
             if (
                 user
                 and user.active

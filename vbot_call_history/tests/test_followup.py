@@ -172,6 +172,11 @@ class TestFollowUp(TransactionCase):
         self.assertFalse(self.callbacks())
         missed = self.Call.search([("call_type", "=", "missed")])
         self.assertEqual(missed.callback_state, "done")
+        # No activity was made and closed on the way: nothing in the chatter.
+        call_type = self.env.ref("mail.mail_activity_data_call")
+        self.assertFalse(
+            self.partner.message_ids.filtered(lambda m: m.mail_activity_type_id == call_type)
+        )
 
     def test_backfill_older_than_the_limit_makes_none(self):
         (old,) = push(self.sim, vbot_group(NUMBER, "MISSCALL", "MISSCALL", when=ago(days=3)))

@@ -61,11 +61,20 @@ def migrate(cr, version):
            SET callback_state = 'done', called_back_call_id = x.answer_id
           FROM (
                 SELECT t.id, (
-                        SELECT a.id FROM vbot_call AS a
-                         WHERE a.is_answered AND a.company_id = t.company_id
-                           AND a.call_date > t.call_date
-                           AND (a.customer_key = t.customer_key OR a.partner_id = t.partner_id)
-                         ORDER BY a.call_date, a.id LIMIT 1
+                        SELECT f.id FROM (
+                            (SELECT a.id, a.call_date FROM vbot_call AS a
+                              WHERE a.is_answered AND a.customer_key = t.customer_key
+                                AND a.call_date > t.call_date
+                                AND a.company_id + 0 = t.company_id
+                              ORDER BY a.call_date, a.id LIMIT 1)
+                            UNION ALL
+                            (SELECT a.id, a.call_date FROM vbot_call AS a
+                              WHERE a.is_answered AND a.partner_id = t.partner_id
+                                AND a.call_date > t.call_date
+                                AND a.company_id + 0 = t.company_id
+                              ORDER BY a.call_date, a.id LIMIT 1)
+                        ) AS f
+                        ORDER BY f.call_date, f.id LIMIT 1
                        ) AS answer_id
                   FROM vbot_call AS t
                  WHERE t.callback_state IN ('pending', 'stale')
