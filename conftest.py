@@ -7,8 +7,12 @@ when Chromium or websocket-client is missing).
 
 import os
 import sys
+import unittest.case
 
 import pytest
+
+# Python 3.10's unittest, before pytest-odoo patches it (see pytest_configure).
+_TEST_PART_EXECUTOR = unittest.case._Outcome.testPartExecutor
 
 
 def _import_odoo_test_framework_in_test_mode():
@@ -30,6 +34,19 @@ def _import_odoo_test_framework_in_test_mode():
 
 
 _import_odoo_test_framework_in_test_mode()
+
+
+def pytest_configure(config):
+    """pytest-odoo (2.3) adapts unittest's ``testPartExecutor`` to Odoo 18 for Python 3.11+ only;
+    on Python 3.10, whose executor takes ``isTest`` where 3.11 takes ``subTest``, every Odoo test
+    fails with a TypeError. Give 3.10 the same adapter with its own argument name."""
+    if sys.version_info >= (3, 11):
+        return
+
+    def testPartExecutor(self, test_case, subTest=False, isTest=False):
+        return _TEST_PART_EXECUTOR(self, test_case, isTest=isTest or subTest)
+
+    unittest.case._Outcome.testPartExecutor = testPartExecutor
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -10,6 +10,10 @@ partners = Partner.create([{"name": c["name"], "mobile": c["phone"]} for c in cu
 env.cr.commit()
 print(f"contacts created: {len(partners)} in {time.perf_counter() - t0:.1f} s")
 
+# The simulator is not a VBot host: allow its host:port (README, Security).
+env["ir.config_parameter"].set_param(
+    "vbot_call_history.allowed_hosts", os.environ["BENCH_URL"].split("/")[2]
+)
 account = env["vbot.account"].create(
     {
         "name": "Benchmark",

@@ -11,9 +11,8 @@ import json
 import logging
 import socket
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -25,9 +24,11 @@ from vbot_call_history.services.client import (
     VBotError,
     VBotResponseError,
     VBotRetryableError,
+    VBotURLRefused,
 )
 from vbot_call_history.services.mapping import map_call, parse_vbot_datetime
 from vbot_call_history.services.phone import match_key
+from vbot_call_history.services.urlpolicy import UrlPolicy
 
 HISTORY = "/api/crm/historycall/"
 
@@ -39,6 +40,11 @@ class Sleeps(list):
         self.append(seconds)
 
 
+def allowing(*servers: Any) -> UrlPolicy:
+    """A policy allowing these simulators (``127.0.0.1:PORT``), as an administrator would."""
+    return UrlPolicy([f"127.0.0.1:{server.port}" for server in servers])
+
+
 def v2(sim: Any, **kwargs: Any) -> VBotClient:
     config = sim.state.config
     options: dict[str, Any] = {
@@ -47,13 +53,18 @@ def v2(sim: Any, **kwargs: Any) -> VBotClient:
         "vbot_id": config.vbot_id,
         "project_code": config.project_code,
         "sleep": Sleeps(),
+        "url_policy": allowing(sim),
     }
     options.update(kwargs)
     return VBotClient(sim.base_url_v2, "v2", **options)
 
 
 def v3(sim: Any, **kwargs: Any) -> VBotClient:
-    options: dict[str, Any] = {"api_key": sim.state.config.api_key, "sleep": Sleeps()}
+    options: dict[str, Any] = {
+        "api_key": sim.state.config.api_key,
+        "sleep": Sleeps(),
+        "url_policy": allowing(sim),
+    }
     options.update(kwargs)
     return VBotClient(sim.base_url_v3, "v3", **options)
 
@@ -67,7 +78,7 @@ def ids(groups: Any) -> list[str]:
 
 
 def group_epoch(group: dict[str, Any]) -> int:
-    return int(parse_vbot_datetime(group["date_create"]).replace(tzinfo=UTC).timestamp())
+    return int(parse_vbot_datetime(group["date_create"]).replace(tzinfo=timezone.utc).timestamp())
 
 
 def free_port() -> int:
@@ -206,7 +217,7 @@ def test_window_accepts_aware_naive_and_epoch(simulator):
     epochs = sorted(group_epoch(group) for group in simulator.state.calls)
     start, end = epochs[10], epochs[150]
     expected = client.count(date_from=start, date_to=end)
-    naive = datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
+    naive = datetime.fromtimestamp(start, timezone.utc).replace(tzinfo=None)
     hanoi = datetime.fromtimestamp(end, timezone(timedelta(hours=7)))
     assert client.count(date_from=naive, date_to=hanoi) == expected
     window = list(client.iter_calls(date_from=naive, date_to=hanoi))
@@ -308,8 +319,14 @@ def test_retries_exhausted(simulator):
 
 def test_connection_refused():
     sleeps = Sleeps()
+    port = free_port()
     client = VBotClient(
-        f"http://127.0.0.1:{free_port()}/v3.0", "v3", api_key="k", sleep=sleeps, max_retries=2
+        f"http://127.0.0.1:{port}/v3.0",
+        "v3",
+        api_key="k",
+        sleep=sleeps,
+        max_retries=2,
+        url_policy=UrlPolicy(f"127.0.0.1:{port}"),
     )
     with pytest.raises(VBotRetryableError, match="connection error"):
         client.count()
@@ -388,16 +405,17 @@ def test_foreign_recording_host_refused(simulator, url):
     assert not simulator.state.requests  # refused before anything was sent
 
 
-def test_recording_on_another_port_of_the_same_host(sim_factory):
+def test_recording_on_another_port_of_the_same_host_is_refused(sim_factory):
     first = sim_factory(calls=20, seed=3, now=1_790_000_000)
     second = sim_factory(calls=20, seed=3, now=1_790_000_000)
     url = recorded(first)["record_file"][0].replace(first.url, second.url)
-    response = v3(first).open_recording(url)  # both servers take the same API key
-    try:
-        assert response.content.startswith(b"RIFF")
-    finally:
-        response.close()
-    assert [path for _m, path, _q in second.state.requests] == [urlsplit(url).path]
+    # Even when both servers are allowed hosts: credentials go to the account's origin only.
+    client = v3(first, url_policy=allowing(first, second))
+    with pytest.raises(VBotURLRefused) as info:
+        client.open_recording(url)
+    assert info.value.code == "origin"
+    assert not second.state.requests
+    assert not first.state.requests
 
 
 # -- secrets ---------------------------------------------------------------------------------
@@ -427,8 +445,9 @@ def test_no_secret_in_logs_or_errors(sim_factory, caplog):
         lambda: v2(sim, vbot_id="VB-OTHER", token_store=store).count(),
         lambda: v2(sim, token_store=store).open_recording("https://evil.example.com/x"),
         lambda: VBotClient(
-            f"http://127.0.0.1:{free_port()}", api_key=API_KEY, sleep=Sleeps(), max_retries=1
-        ).count(),
+            f"http://127.0.0.1:{sim.port}", api_key=API_KEY, sleep=Sleeps(), max_retries=1
+        ).count(),  # not an allowed host
+        lambda: v2(sim, token_store=store).open_recording(sim.url + "\\@evil.example.com/x"),
     ):
         with pytest.raises(VBotError) as info:
             bad()
@@ -479,7 +498,12 @@ def test_answer_shapes_the_simulator_never_sends():
         (200, {"error": 409, "message": "Conflict"}),
     )
     client = VBotClient(
-        "https://vbot.test/v2.0", username="u", password="p", session=session, sleep=Sleeps()
+        "https://vbot.test/v2.0",
+        username="u",
+        password="p",
+        session=session,
+        sleep=Sleeps(),
+        url_policy=UrlPolicy("vbot.test"),
     )
     assert client.count() == 42
     assert client.count() == 7
@@ -500,7 +524,14 @@ def test_answer_shapes_the_simulator_never_sends():
 def test_server_ignoring_page_does_not_loop_forever():
     page = [{"group_id": str(n), "date_create": "04/06/2026 16:18:25"} for n in range(3)]
     session = StubSession(*[(200, {"error": 0, "data": page})] * 3)
-    client = VBotClient("https://vbot.test/v3.0", "v3", api_key="k", session=session, page_size=3)
+    client = VBotClient(
+        "https://vbot.test/v3.0",
+        "v3",
+        api_key="k",
+        session=session,
+        page_size=3,
+        url_policy=UrlPolicy("vbot.test"),
+    )
     assert [(number, ids(groups)) for number, groups in client.iter_pages()] == [
         (1, ["0", "1", "2"]),
         (2, []),

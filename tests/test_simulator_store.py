@@ -11,7 +11,13 @@ import pytest
 import requests
 
 from vbot_simulator import SimulatorConfig, SimulatorServer, SimulatorState
-from vbot_simulator.data import BLOCK, CallGenerator, group_epoch, parse_date_create
+from vbot_simulator.data import (
+    BLOCK,
+    CallGenerator,
+    group_epoch,
+    group_phone_keys,
+    parse_date_create,
+)
 from vbot_simulator.state import NO_EPOCH, CallList, Query
 
 NOW = 1775000000
@@ -99,6 +105,7 @@ def test_fast_json_is_exactly_the_dict() -> None:
             group = gen.as_group(record)
             assert json.loads(text) == group
             assert text == json.dumps(group, ensure_ascii=False, separators=(",", ":"))
+            assert gen.record_phones(record) == group_phone_keys(group)
 
 
 def test_http_pages_equal_state_calls(simulator: SimulatorServer) -> None:

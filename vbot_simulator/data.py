@@ -522,7 +522,17 @@ class CallGenerator:
         keys: dict[str, None] = {}
         for side in (record[2], record[3]):
             for leg in side:
-                key = phone_key(leg[0])
+                number = leg[0]
+                size = len(number)
+                # The generated formats, cut without a regex (phone_key gives the same keys).
+                if size == 10 and number[0] == "0" and number.isdigit():
+                    key = number[1:]
+                elif size == 11 and number[:2] == "84" and number.isdigit():
+                    key = number[2:]
+                elif size == 12 and number[:3] == "+84" and number[1:].isdigit():
+                    key = number[3:]
+                else:
+                    key = phone_key(number)
                 if key:
                     keys[key] = None
         return tuple(keys)

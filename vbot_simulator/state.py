@@ -307,7 +307,7 @@ class SimulatorState:
         self._indexed_len = -1
         self._version = 0
         self._cache: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
-        self._blocks: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._blocks: OrderedDict[int, list[Record]] = OrderedDict()
         self._blocks_lock = threading.Lock()
         # Millions of fresh objects would trigger repeated full GC passes: pause the collector.
         gc_enabled = gc.isenabled()
@@ -428,15 +428,25 @@ class SimulatorState:
         self._cache.clear()
 
     def _phone_index(self) -> list[tuple[str, ...]]:
-        """Phone keys per position, made on the first phone query (every group is made once)."""
+        """Phone keys per position, made on the first phone query (every group is made once,
+        block by block, without going through the block cache)."""
         if self._phones is None:
+            gen = self._generator
+            record_phones = gen.record_phones
             pool: dict[str, str] = {}
             phones = []
-            record_phones = self._generator.record_phones
+            block, first, records = -1, 0, []
             for raw in _raw_iter(self._calls):
-                slot = type(raw) is _Slot
-                keys = record_phones(self._slot_record(raw)) if slot else group_phone_keys(raw)
-                phones.append(tuple(pool.setdefault(k, k) for k in keys))
+                if type(raw) is _Slot:
+                    if raw // BLOCK != block:
+                        block = raw // BLOCK
+                        first = block * BLOCK
+                        epochs = self._slot_epochs[first : first + BLOCK]
+                        records = gen.block(block, epochs, self._forced)
+                    keys = record_phones(records[raw - first])
+                else:
+                    keys = group_phone_keys(raw)
+                phones.append(tuple([pool.setdefault(k, k) for k in keys]))
             self._phones = phones
         return self._phones
 

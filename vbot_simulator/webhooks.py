@@ -37,7 +37,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -358,7 +358,6 @@ class _Delivery:
     timeout: float
     dropped: bool = False
     duplicate: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class WebhookDispatcher:
@@ -492,7 +491,14 @@ class WebhookDispatcher:
                 if self._closed:
                     return
                 item = self._queue.popleft()
-            entry = self._deliver(item)
+            try:
+                entry = self._deliver(item)
+            except Exception as err:  # never lose the thread (and flush) to one bad event
+                entry = {"seq": item.seq, "event": item.event, "group_id": item.group_id,
+                         "status": None, "error": f"{type(err).__name__}: {err}",
+                         "time": time.time(), "attempts": 0, "dropped": item.dropped,
+                         "duplicate": item.duplicate, "url": item.url,
+                         "body": item.body.decode("utf-8", "replace")}  # fmt: skip
             with self._cond:
                 self.log.append(entry)
                 self._pending -= 1
@@ -538,7 +544,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
         response = conn.getresponse()
         response.read()
         return response.status, None if response.status < 300 else f"HTTP {response.status}"
-    except (OSError, http.client.HTTPException) as err:
+    except (OSError, ValueError, http.client.HTTPException) as err:
         return None, f"{type(err).__name__}: {err}"
     finally:
         conn.close()
@@ -564,8 +570,8 @@ def validate_settings(values: dict[str, Any]) -> WebhookSettings:
     if not header.isascii() or any(c in header for c in ' :\r\n\t"(),/;<=>?@[\\]{}'):
         raise ValueError(f"bad header name {header!r}")
     auth = str(values.get("auth") or "")
-    if "\r" in auth or "\n" in auth:
-        raise ValueError("auth must be a single line")
+    if "\r" in auth or "\n" in auth or not all(" " <= c <= "\xff" for c in auth):
+        raise ValueError("auth must be one line of Latin-1 text (an HTTP header value)")
     settings = WebhookSettings(
         url=url,
         auth=auth,

@@ -24,24 +24,29 @@ class VbotRecordingController(http.Controller):
         """Stream a call's recording from VBot to a user who may read the call.
 
         VBot is asked server side, with the account's credentials and only on the
-        account's own host (the client refuses any other), so neither a VBot URL nor
-        a key ever reaches the browser. Anything that is not a playable recording the
-        user may hear is a plain 404; VBot out of reach (after the client's retries) is
-        a 502, so the player can say "try again" rather than "gone".
+        account's own origin: the URL is the account's API URL and the call's VBot id,
+        or the payload's ``record_file`` when it is on exactly that scheme, host and
+        port (the client refuses anything else, and redirects), so neither a VBot URL
+        nor a key ever reaches the browser, and no payload can steer the request.
+        Anything that is not a playable recording the user may hear is a plain 404; VBot
+        out of reach (after the client's retries) is a 502, so the player can say "try
+        again" rather than "gone".
         """
         call = request.env["vbot.call"].browse(call_id)
         try:
             call.check_access("read")
             if not call.exists() or not call.has_recording:
                 raise NotFound()
+            account = call.sudo().account_id.with_env(request.env)
+            account = account._check_vbot_caller("vbot_call_history.group_vbot_user")
         except (AccessError, MissingError) as error:
             raise NotFound() from error
         call = call.sudo()
         urls = call.recording_urls or []
         try:
-            client = call.account_id._make_client()
+            client = account._make_client()
             upstream = client.open_recording(
-                urls[0] if urls else call.external_id,
+                urls[0] if urls else client.recording_url(call.external_id),
                 byte_range=request.httprequest.headers.get("Range"),
             )
         except VBotRetryableError as error:

@@ -1,7 +1,10 @@
-"""One check for the public methods of this addon: the caller's group and companies.
+"""The caller check of this addon's public methods on records other than accounts.
 
 Every public model method is reachable over JSON-RPC by any logged-in user (portal too):
-a method that runs ``sudo()`` or reaches VBot calls :func:`require` first.
+a method that runs ``sudo()`` or reaches VBot checks its caller first. Accounts use
+``vbot.account._check_vbot_caller``; :func:`require` applies the same rules to calls,
+agents, unknown numbers and the number dialog: an internal user of the group, working in
+the records' companies (those selected in the company switcher).
 """
 
 from odoo.exceptions import AccessError
@@ -10,18 +13,19 @@ USER = "vbot_call_history.group_vbot_user"
 MANAGER = "vbot_call_history.group_vbot_manager"
 
 
-def require(env, group, companies=None):
-    """Raise AccessError unless the user has ``group`` and may work in ``companies``.
-
-    A superuser environment (the scheduler, a webhook already authenticated) passes.
-    """
+def require(env, group, records=None):
+    """Raise AccessError unless the user is an internal user of ``group`` working in the
+    companies of ``records`` (records with a ``company_id``, or companies). The superuser
+    (the scheduler, a webhook already authenticated) passes."""
     if env.su:
         return
-    if not env.user.has_group(group):
-        if group == MANAGER:
-            raise AccessError(env._("Only VBot managers can do this."))
-        raise AccessError(env._("Only VBot users can do this."))
-    if companies is not None:
-        allowed = env.user.company_ids
-        if any(company not in allowed for company in companies):
-            raise AccessError(env._("This belongs to a company you cannot work in."))
+    user = env.user
+    if not (user._is_internal() and user.has_group(group)):
+        group_name = env.ref(group).sudo().full_name
+        raise AccessError(env._("This needs the access right “%(group)s”.", group=group_name))
+    if records is None:
+        return
+    records = records.sudo()
+    companies = records if records._name == "res.company" else records.company_id
+    if companies - env.companies:
+        raise AccessError(env._("This belongs to a company you are not working in."))

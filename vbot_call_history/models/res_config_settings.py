@@ -63,6 +63,8 @@ class ResConfigSettings(models.TransientModel):
     @api.model
     def get_values(self):
         res = super().get_values()
+        if not self.env.is_system():
+            return res  # the VBot block is for system administrators only
         account = self._vbot_account()
         if account:
             values = {field: account[field] for field in _ACCOUNT_FIELDS.values()}
@@ -83,6 +85,7 @@ class ResConfigSettings(models.TransientModel):
 
     def _vbot_save(self):
         """Write the VBot fields onto the company's account, creating it if needed."""
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         self.ensure_one()
         defaults = self._vbot_account_defaults()
         vals = {
@@ -107,10 +110,12 @@ class ResConfigSettings(models.TransientModel):
         return account
 
     def action_vbot_test_connection(self):
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         return self._vbot_save_and_get().action_test_connection()
 
     def action_vbot_sync(self):
         """Sync now; a first sync (a backfill of many days) is handed to the cron."""
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         account = self._vbot_save_and_get()
         if account.sync_watermark:
             return account.action_sync()
@@ -123,6 +128,7 @@ class ResConfigSettings(models.TransientModel):
         return notification(self.env._("VBot sync"), message, "info")
 
     def action_vbot_open_account(self):
+        self.env["vbot.account"]._check_vbot_caller("base.group_system")
         account = self._vbot_save_and_get()
         return {
             "type": "ir.actions.act_window",

@@ -1,7 +1,6 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from ..services.phone import match_key, national_format
 from .access import USER, require
@@ -203,8 +202,9 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     def action_vbot_choose_number(self):
         """Choose which contact a shared number's calls go to (from the Calls tab)."""
-        self.ensure_one()
         require(self.env, USER)
+        self.ensure_one()
+        self.check_access("read")
         issues = self._vbot_number_issues()
         if not issues:
             return notification(
@@ -225,9 +225,8 @@ class ResPartner(models.Model):
 
     def action_vbot_fetch_calls(self):
         """Ask VBot for this contact's history (by its numbers) and store it now."""
+        self.env["vbot.account"]._check_vbot_caller("vbot_call_history.group_vbot_user")
         self.ensure_one()
-        if not self.env.user.has_group("vbot_call_history.group_vbot_user"):
-            raise AccessError(self.env._("Only VBot users can fetch calls."))
         title = self.env._("Fetch calls")
         numbers = [n for n in (self.phone, self.mobile) if n and n.strip()]
         if not numbers:
@@ -236,4 +235,5 @@ class ResPartner(models.Model):
         if not account:
             message = self.env._("No active VBot account is configured for this company.")
             return notification(title, message, "warning")
+        account = account.with_env(self.env)._check_vbot_caller("vbot_call_history.group_vbot_user")
         return account._sync_guarded(numbers=numbers)._notification(title)

@@ -6,16 +6,24 @@ from datetime import timedelta
 
 import pytz
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.tools import config
 
-from ..services.client import VBotClient, VBotError, VBotResponseError
+from ..services.client import VBotClient, VBotError, VBotResponseError, VBotURLRefused
 from ..services.mapping import map_calls, map_members
-from .access import MANAGER, require
+from ..services.urlpolicy import UrlPolicy, UrlRefused
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://open-api-h01.vbot.vn/v2.0"
+# Hosts other than VBot's https://*.vbot.vn that accounts may use (system administrators
+# set it: Settings > Technical > System Parameters), e.g. "127.0.0.1:8765" for the simulator.
+ALLOWED_HOSTS_PARAM = "vbot_call_history.allowed_hosts"
+GROUP_USER = "vbot_call_history.group_vbot_user"
+GROUP_MANAGER = "vbot_call_history.group_vbot_manager"
+GROUP_SYSTEM = "base.group_system"
+# Fields only system administrators may change: where the credentials go and how.
+_CONNECTION_FIELDS = ("base_url", "api_version")
 
 # v2 access tokens, per account and worker process: "Sync now", the cron and the
 # recording player share one token instead of logging in for every request.
@@ -264,20 +272,120 @@ class VbotAccount(models.Model):
         for account in self:
             account.member_count = counts.get(account, 0)
 
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        policy = self._vbot_url_policy()
+        for account in self:
+            try:
+                policy.check_url(account.base_url, resolve=True)
+            except UrlRefused as refused:
+                raise ValidationError(self._vbot_url_refused_message(refused)) from None
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("base_url") not in (None, DEFAULT_BASE_URL) for vals in vals_list):
+            self._check_vbot_caller(GROUP_SYSTEM)
+        return super().create(vals_list)
+
     def write(self, vals):
+        # Accounts whose server or authentication kind this write changes: only system
+        # administrators may do that, and the stored secrets are forgotten unless the same
+        # write sets new ones (a password typed for one server never goes to another).
+        moved = self.filtered(
+            lambda account: any(
+                name in vals and account[name] != vals[name] for name in _CONNECTION_FIELDS
+            )
+        )
+        if moved:
+            self._check_vbot_caller(GROUP_SYSTEM)
         result = super().write(vals)
-        if {"base_url", "api_version", "username", "password", "api_key"} & set(vals):
+        forget = {
+            secret: False
+            for secret in ("password", "api_key")
+            if not (vals.get(secret) or vals.get(f"new_{secret}"))
+        }
+        if moved and forget:
+            super(VbotAccount, moved).write(forget)
+        if moved or {"username", "password", "api_key", "new_password", "new_api_key"} & set(vals):
             for account in self:
                 _TokenStore(account.id).set(None)
         return result
 
     # ------------------------------------------------------------------
+    # Access
+    # ------------------------------------------------------------------
+    def _check_vbot_caller(self, group_xmlid=GROUP_MANAGER):
+        """Raise AccessError unless the caller may act on these accounts; return them sudo'ed.
+
+        The caller must be an internal user of ``group_xmlid`` and every account's company
+        must be among the companies the user is working in. Every public method that
+        reaches VBot, runs sudo() or changes where credentials go calls this first; the
+        superuser (the scheduled action, code already running sudo) passes.
+        """
+        if self.env.su:
+            return self
+        user = self.env.user
+        if not (user._is_internal() and user.has_group(group_xmlid)):
+            group = self.env.ref(group_xmlid).sudo().full_name
+            raise AccessError(self.env._("This needs the access right “%(group)s”.", group=group))
+        accounts = self.sudo()
+        if len(accounts.exists()) != len(self):
+            raise MissingError(self.env._("This VBot account no longer exists."))
+        if accounts.company_id - self.env.companies:
+            raise AccessError(
+                self.env._("This VBot account belongs to a company you are not working in.")
+            )
+        return accounts
+
+    @api.model
+    def _vbot_url_policy(self):
+        """Where VBot requests may go: VBot's hosts plus the system parameter's entries."""
+        allowed = self.env["ir.config_parameter"].sudo().get_param(ALLOWED_HOSTS_PARAM)
+        policy = UrlPolicy(allowed or "")
+        if policy.invalid:
+            _logger.warning(
+                "%s: entries ignored (not host[:port]): %s", ALLOWED_HOSTS_PARAM, policy.invalid
+            )
+        return policy
+
+    @api.model
+    def _vbot_url_refused_message(self, refused):
+        """A UrlRefused (or VBotURLRefused) as a sentence an administrator can act on."""
+        host = refused.host or "?"
+        reasons = {
+            "syntax": self.env._("The API URL cannot be read: %(why)s.", why=refused),
+            "scheme": self.env._("The API URL must start with https://."),
+            "userinfo": self.env._("The API URL must not hold a user name or password."),
+            "host": self.env._(
+                "%(host)s is not a VBot server: the API URL must be https on *.vbot.vn.",
+                host=host,
+            ),
+            "address": self.env._(
+                "%(host)s points to a private, local or cloud metadata address.", host=host
+            ),
+            "origin": self.env._(
+                "%(host)s is not the VBot account's server: nothing was sent there.", host=host
+            ),
+        }
+        reason = reasons.get(refused.code, str(refused))
+        if refused.code in ("host", "address"):
+            reason += " " + self.env._(
+                "A system administrator can allow another host in the system parameter "
+                "%(param)s (for example 127.0.0.1:8765).",
+                param=ALLOWED_HOSTS_PARAM,
+            )
+        return reason
+
+    # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_test_connection(self):
+        self._check_vbot_caller()
         self.ensure_one()
         try:
             total = self._make_client().test_connection()
+        except VBotURLRefused as error:
+            raise UserError(self._vbot_url_refused_message(error)) from None
         except VBotError as error:
             raise UserError(
                 self.env._("VBot refused the connection: %(error)s", error=error)
@@ -289,12 +397,14 @@ class VbotAccount(models.Model):
 
     def action_sync(self):
         """Sync now, with the code the scheduled action runs, and return when done."""
+        self._check_vbot_caller()
         logs = [account._sync_guarded() for account in self]
         if len(self) != 1:
             return True
         return logs[0]._notification(self.env._("VBot sync"))
 
     def action_open_calls(self):
+        self._check_vbot_caller()
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")
         action["domain"] = [("account_id", "=", self.id)]
@@ -302,10 +412,10 @@ class VbotAccount(models.Model):
 
     def action_sync_members(self):
         """Fetch the account's agents from VBot now; then map them to users."""
+        account = self._check_vbot_caller()
         self.ensure_one()
-        require(self.env, MANAGER, self.company_id)
         try:
-            message, kind = self.sudo()._sync_members()
+            message, kind = account._sync_members()
         except VBotError as error:
             raise UserError(
                 self.env._("VBot did not list its agents: %(error)s", error=error)
@@ -313,8 +423,8 @@ class VbotAccount(models.Model):
         return notification(self.env._("VBot agents"), message, kind, reload=True)
 
     def action_open_members(self):
+        self._check_vbot_caller()
         self.ensure_one()
-        require(self.env, MANAGER, self.company_id)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "vbot_call_history.vbot_member_action"
         )
@@ -646,6 +756,11 @@ class VbotAccount(models.Model):
             raise UserError(self.env._("Set the API key of the VBot account first."))
         if account.api_version == "v2" and not (account.username and account.password):
             raise UserError(self.env._("Set the username and password of the VBot account first."))
+        policy = account._vbot_url_policy()
+        try:
+            policy.check_url(account.base_url)
+        except UrlRefused as refused:
+            raise UserError(self._vbot_url_refused_message(refused)) from None
         return VBotClient(
             account.base_url,
             account.api_version,
@@ -657,6 +772,7 @@ class VbotAccount(models.Model):
             page_size=account.page_size,
             date_unit=account.date_unit,
             token_store=_TokenStore(account.id),
+            url_policy=policy,
         )
 
     @api.model

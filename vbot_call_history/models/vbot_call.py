@@ -740,16 +740,16 @@ class VbotCall(models.Model):
     # ------------------------------------------------------------------
     def action_create_contact(self):
         """Create a contact for this call's number (a dialog pre-filled with it)."""
+        require(self.env, USER, self)
         self.ensure_one()
-        require(self.env, USER, self.company_id)
         return self.env["vbot.number.assign"]._open(
             self.company_id, self.customer_key, "create", name=self.customer_name
         )
 
     def action_link_contact(self):
         """Give this call's number to an existing contact (ambiguous candidates first)."""
+        require(self.env, USER, self)
         self.ensure_one()
-        require(self.env, USER, self.company_id)
         return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
 
 

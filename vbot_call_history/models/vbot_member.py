@@ -122,14 +122,14 @@ class VbotMember(models.Model):
     # ------------------------------------------------------------------
     def action_apply_suggestions(self):
         """Map each of these agents without a user to their suggested user."""
-        require(self.env, MANAGER, self.mapped("company_id"))
+        require(self.env, MANAGER, self)
         for member in self.filtered(lambda m: not m.user_id and m.suggested_user_id):
             member.user_id = member.suggested_user_id
         return True
 
     def action_open_calls(self):
+        require(self.env, MANAGER, self)
         self.ensure_one()
-        require(self.env, MANAGER, self.company_id)
         action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")
         action["domain"] = [
             ("account_id", "=", self.account_id.id),

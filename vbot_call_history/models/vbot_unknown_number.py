@@ -70,21 +70,21 @@ class VbotUnknownNumber(models.Model):
     # ------------------------------------------------------------------
     def action_create_contact(self):
         """A contact for this number, pre-filled; every call of the number moves to it."""
+        require(self.env, USER, self)
         self.ensure_one()
-        require(self.env, USER, self.company_id)
         return self.env["vbot.number.assign"]._open(
             self.company_id, self.customer_key, "create", name=self.customer_name
         )
 
     def action_link_contact(self):
         """Give this number to an existing contact (the ambiguous candidates first)."""
+        require(self.env, USER, self)
         self.ensure_one()
-        require(self.env, USER, self.company_id)
         return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
 
     def action_open_calls(self):
+        require(self.env, USER, self)
         self.ensure_one()
-        require(self.env, USER, self.company_id)
         action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")
         action["domain"] = [
             ("company_id", "=", self.company_id.id),

@@ -3,4 +3,5 @@
 ``client``   HTTP to VBot's Open API: auth, one ``_request`` choke-point, paging, recordings.
 ``mapping``  a call group of the API -> plain field values.
 ``phone``    Vietnamese phone numbers -> E.164 and the keys that match calls to contacts.
+``urlpolicy`` where credentials may go: allowed hosts, strict URL parsing, address checks.
 """

@@ -6,7 +6,12 @@ Plain Python on :mod:`requests`; it knows nothing of Odoo. Every request goes th
 * authenticates: v2 sends ``Authorization: Bearer <token>`` plus ``vbot_id`` and
   ``project_code`` in the query; the token comes from ``POST {base}/token`` and is renewed
   30 s before it expires (refresh token first, then the password). v3 sends ``X-API-Key``.
-* sets a timeout on every request and never follows redirects (credentials stay on VBot).
+* sends only to the account's own origin (the scheme, host and port of ``base_url``), on
+  hosts its :class:`~.urlpolicy.UrlPolicy` allows (VBot's ``https://*.vbot.vn`` by
+  default), checking the connected address too; never follows redirects; reads no proxy
+  or ``.netrc`` from the environment. A refused URL raises :class:`VBotURLRefused` before
+  a byte is sent.
+* sets a timeout on every request.
 * retries with capped exponential backoff and jitter on connection errors, timeouts, HTTP
   5xx, HTTP 429 (waiting ``Retry-After`` seconds, capped) and on an envelope ``error`` >= 500
   or 429 answered with HTTP 200. A body that is not JSON is retried at most twice (a torn
@@ -36,6 +41,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from .mapping import external_id
+from .urlpolicy import UrlPolicy, UrlRefused, parse_url, policy_session
 
 __all__ = [
     "VBotAuthError",
@@ -43,6 +49,7 @@ __all__ = [
     "VBotError",
     "VBotResponseError",
     "VBotRetryableError",
+    "VBotURLRefused",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -67,6 +74,17 @@ class VBotAuthError(VBotError):
 
 class VBotRetryableError(VBotError):
     """A transient failure (connection, timeout, 5xx, 429) that outlived every retry."""
+
+
+class VBotURLRefused(VBotError):
+    """The URL is not one credentials may be sent to (policy, origin, address).
+
+    :attr:`code` and :attr:`host` come from :class:`~.urlpolicy.UrlRefused`.
+    """
+
+    def __init__(self, refused: UrlRefused) -> None:
+        super().__init__(f"VBot URL refused: {refused}")
+        self.code, self.host = refused.code, refused.host
 
 
 class VBotResponseError(VBotError):
@@ -138,13 +156,17 @@ class VBotClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         token_store: TokenStore | None = None,
+        url_policy: UrlPolicy | None = None,
     ) -> None:
         if api_version not in ("v2", "v3"):
             raise ValueError(f"api_version must be 'v2' or 'v3', not {api_version!r}")
         if date_unit not in ("s", "ms"):
             raise ValueError(f"date_unit must be 's' or 'ms', not {date_unit!r}")
-        if not base_url or urlsplit(base_url).scheme not in ("http", "https"):
-            raise ValueError("base_url must be an http(s) URL")
+        self.url_policy = url_policy or UrlPolicy()
+        try:
+            self._origin = self.url_policy.check_url(str(base_url or "").rstrip("/")).origin
+        except UrlRefused as refused:
+            raise VBotURLRefused(refused) from None
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.username = username or ""
@@ -158,7 +180,12 @@ class VBotClient:
         self.max_backoff = max_backoff
         self.page_size = min(max(1, int(page_size or 100)), MAX_PAGE_SIZE)
         self.date_unit = date_unit
-        self.session = session or requests.Session()
+        # A stub session (tests) has no transport to mount; _send checks the origin anyway.
+        self.session = (
+            policy_session(self.url_policy, session)
+            if session is None or isinstance(session, requests.Session)
+            else session
+        )
         self.sleep = sleep
         self.token_store: TokenStore = token_store or MemoryTokenStore()
         # A stored token is only used by a client of the same login on the same server.
@@ -353,7 +380,12 @@ class VBotClient:
         auth: bool,
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
-        """Send with credentials and a timeout; 401/403, 429, 5xx and network errors raise."""
+        """Send with credentials and a timeout; 401/403, 429, 5xx and network errors raise.
+
+        Only to this account's origin: any other URL raises :class:`VBotURLRefused` before
+        the credentials are even computed.
+        """
+        self._check_origin(url)
         headers = {"Accept": "application/json", **(headers or {})}
         if auth:
             auth_headers, params = self._auth(params)
@@ -369,6 +401,9 @@ class VBotClient:
                 stream=stream,
                 allow_redirects=False,
             )
+        except UrlRefused as refused:
+            _logger.warning("VBot request to %s refused: %s", refused.host or "?", refused)
+            raise VBotURLRefused(refused) from None
         except requests.Timeout:
             raise _Retry("timeout") from None
         except requests.ConnectionError:
@@ -382,6 +417,21 @@ class VBotClient:
             response.close()
             raise _Retry(f"HTTP {status}", _seconds(retry_after) if status == 429 else None)
         return response
+
+    def _check_origin(self, url: str) -> None:
+        """Raise :class:`VBotURLRefused` unless ``url`` is on this account's origin."""
+        try:
+            target = parse_url(url)
+        except UrlRefused as refused:
+            raise VBotURLRefused(refused) from None
+        if target.origin != self._origin:
+            raise VBotURLRefused(
+                UrlRefused(
+                    "origin",
+                    f"{target.netloc} ({target.scheme}) is not the VBot account's server",
+                    target.host,
+                )
+            )
 
     @staticmethod
     def _decode(response: requests.Response, shown: str) -> Any:
@@ -565,8 +615,11 @@ class VBotClient:
     # -- recordings -------------------------------------------------------------------------
 
     def recording_url(self, trans_id: str) -> str:
-        """The recording's URL on this account's server."""
-        return f"{self.base_url}{HISTORY}/record/{quote(str(trans_id), safe='')}"
+        """The recording's URL on this account's server (the id is quoted: one segment)."""
+        trans_id = str(trans_id or "")
+        if trans_id in ("", ".", ".."):
+            raise VBotError("No recording id given")
+        return f"{self.base_url}{HISTORY}/record/{quote(trans_id, safe='')}"
 
     def open_recording(
         self, url_or_trans_id: str, *, byte_range: str | None = None
@@ -576,21 +629,20 @@ class VBotClient:
         ``byte_range`` (an HTTP ``Range`` value such as ``bytes=1000-``) is passed on, so a
         player can seek; VBot may answer 206 with that part, or 200 with the whole file.
 
-        Takes a ``record_file`` URL or a call id. A URL is only fetched from this account's
-        host (its scheme and port may differ: real ``record_file`` URLs are sometimes http or
-        carry a port); any other host raises :class:`VBotError` before a byte is sent. A
-        missing recording raises :class:`VBotResponseError` with ``code`` 404.
+        Takes a call id (the URL is then built from ``base_url``, see :meth:`recording_url`)
+        or a ``record_file`` URL. A URL is read by the parser the HTTP library uses and must
+        be on this account's origin exactly: same scheme, host and port (see
+        :func:`~.urlpolicy.parse_url`); anything else raises :class:`VBotURLRefused` before
+        a byte is sent. Redirects are not followed. A missing recording raises
+        :class:`VBotResponseError` with ``code`` 404.
         """
-        target = str(url_or_trans_id or "").strip()
-        if not target:
+        target = str(url_or_trans_id or "")
+        if not target.strip():
             raise VBotError("No recording given")
-        if "://" not in target:
+        if ":" in target or "/" in target or "\\" in target:
+            self._check_origin(target)  # a URL (or something posing as one): same origin only
+        else:
             target = self.recording_url(target)
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https") or (
-            (parts.hostname or "") != (urlsplit(self.base_url).hostname or "")
-        ):
-            raise VBotError("Recording URL refused: it is not on the VBot account's host")
         headers = {}
         if byte_range and _BYTE_RANGE.fullmatch(byte_range.strip()):
             headers["Range"] = byte_range.strip()

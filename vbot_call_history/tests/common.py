@@ -1,5 +1,6 @@
 """Test helpers: a real VBot simulator on 127.0.0.1 and an account pointed at it."""
 
+import importlib.util
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,13 +13,46 @@ _REPO = str(Path(__file__).resolve().parents[2])
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from vbot_simulator import SimulatorConfig, SimulatorServer  # noqa: E402
+from vbot_simulator import ForeignListener, SimulatorConfig, SimulatorServer  # noqa: E402
+
+
+def _load_hostile():
+    """tests/hostile.py (no Odoo): the hostile URL battery and the foreign listener."""
+    spec = importlib.util.spec_from_file_location(
+        "vbot_tests_hostile", Path(_REPO) / "tests" / "hostile.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hostile = _load_hostile()
+
+
+ALLOWED_HOSTS_PARAM = "vbot_call_history.allowed_hosts"
 
 
 def start_simulator(**config):
     server = SimulatorServer(SimulatorConfig(**config), host="127.0.0.1", port=0)
     server.start()
     return server
+
+
+def start_foreign():
+    """A started listener standing for a host nobody configured: it must receive nothing."""
+    return ForeignListener().start()
+
+
+def allow_hosts(env, *servers):
+    """Allow these simulators (or ``host:port`` strings) as VBot API hosts.
+
+    The simulator is not a VBot host (https on *.vbot.vn): like an administrator, a test
+    adds its ``127.0.0.1:PORT`` to the system parameter before an account points at it.
+    """
+    entries = [s if isinstance(s, str) else s.url.split("://", 1)[1] for s in servers]
+    params = env["ir.config_parameter"].sudo()
+    current = (params.get_param(ALLOWED_HOSTS_PARAM) or "").split()
+    params.set_param(ALLOWED_HOSTS_PARAM, " ".join(dict.fromkeys(current + entries)))
 
 
 def account_values(server, **extra):
@@ -46,6 +80,7 @@ class VbotCase(TransactionCase):
         super().setUpClass()
         cls.sim = start_simulator(**cls.sim_config)
         cls.addClassCleanup(cls.sim.stop)
+        allow_hosts(cls.env, cls.sim)
         cls.company = cls.env.company
         cls.env["vbot.account"].with_context(active_test=False).search(
             [("company_id", "=", cls.company.id)]

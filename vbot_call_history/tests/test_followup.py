@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..services.mapping import map_call
-from .common import account_values, push, start_simulator, vbot_group
+from .common import account_values, allow_hosts, push, start_simulator, vbot_group
 
 NUMBER = "0912345678"  # as VBot sends it
 CRM_NUMBER = "0912 345 678"  # as the contact holds it
@@ -39,6 +39,7 @@ class TestFollowUp(TransactionCase):
         super().setUp()
         self.sim = start_simulator(data=[])
         self.addCleanup(self.sim.stop)
+        allow_hosts(self.env, self.sim)
         self.env["vbot.account"].with_context(active_test=False).search(
             [("company_id", "=", self.env.company.id)]
         ).unlink()

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..services.mapping import CALL_TYPES, DISPOSITIONS
-from .common import account_values, start_simulator, vbot_group
+from .common import account_values, allow_hosts, start_simulator, vbot_group
 
 
 @tagged("post_install", "-at_install")
@@ -61,6 +61,7 @@ class TestVietnamese(TransactionCase):
             data=[vbot_group("0912345678", "MISSCALL", "MISSCALL", when=datetime.now(timezone.utc))]
         )
         self.addCleanup(sim.stop)
+        allow_hosts(self.env, sim)
         self.env["vbot.account"].with_context(active_test=False).search([]).unlink()
         account = self.env["vbot.account"].create(account_values(sim))
         seller = new_test_user(

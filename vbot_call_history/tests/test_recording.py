@@ -2,7 +2,7 @@ import json
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import account_values, start_simulator
+from .common import account_values, allow_hosts, start_simulator
 
 
 @tagged("post_install", "-at_install")
@@ -14,6 +14,7 @@ class TestRecordingProxy(HttpCase):
             calls=60, seed=4, days=5, api_key="secret-key-xyz", password="secret-pass-xyz"
         )
         cls.addClassCleanup(cls.sim.stop)
+        allow_hosts(cls.env, cls.sim)
         cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
         cls.account = cls.env["vbot.account"].create(
             account_values(cls.sim, password="secret-pass-xyz", api_key="secret-key-xyz")

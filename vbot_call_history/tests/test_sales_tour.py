@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import account_values, start_simulator, vbot_group
+from .common import account_values, allow_hosts, start_simulator, vbot_group
 
 
 def ago(**delta):
@@ -28,6 +28,7 @@ class TestSalesTour(HttpCase):
             data=[vbot_group(p, t, d, when=w, **x) for p, t, d, w, x in reversed(groups)]
         )
         cls.addClassCleanup(cls.sim.stop)
+        allow_hosts(cls.env, cls.sim)
         cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
         cls.account = cls.env["vbot.account"].create(account_values(cls.sim))
         cls.salesperson = new_test_user(

@@ -319,7 +319,7 @@ class TestSyncLock(TransactionCase):
                 {
                     "name": "Lock test",
                     "company_id": company.id,
-                    "base_url": "http://127.0.0.1:9/v2.0",
+                    "base_url": "https://open-api-h01.vbot.vn/v2.0",  # never reached
                     "username": "demo",
                     "password": "demo",
                 }

@@ -1,7 +1,7 @@
 from odoo.tests import HttpCase, tagged
 
 from ..services.phone import match_key
-from .common import account_values, start_simulator
+from .common import account_values, allow_hosts, start_simulator
 
 
 @tagged("post_install", "-at_install")
@@ -11,6 +11,7 @@ class TestCallsTour(HttpCase):
         super().setUpClass()
         cls.sim = start_simulator(calls=120, seed=6, days=5)
         cls.addClassCleanup(cls.sim.stop)
+        allow_hosts(cls.env, cls.sim)
         cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
         cls.account = cls.env["vbot.account"].create(account_values(cls.sim))
         # The customer with most recorded calls becomes a contact, as sales staff save it.

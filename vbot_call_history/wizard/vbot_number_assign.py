@@ -132,8 +132,8 @@ class VbotNumberAssign(models.TransientModel):
     # ------------------------------------------------------------------
     def action_confirm(self):
         """Create or pick the contact, give it the number, and open it."""
+        require(self.env, USER, self)
         self.ensure_one()
-        require(self.env, USER, self.company_id)
         if self.customer_key != match_key(self.customer_key):
             raise UserError(self.env._("This is not a phone number key."))
         field = "mobile" if is_mobile(self.customer_key) else "phone"
