@@ -36,8 +36,6 @@ HARMLESS = {
     ("res.partner", "create"): "ORM: ACL and rules apply before calls are re-matched",
     ("res.partner", "write"): "ORM: ACL and rules apply before calls are re-matched",
     ("res.partner", "unlink"): "ORM: ACL and rules apply before calls are re-matched",
-    ("res.users", "create"): "ORM: ACL and rules apply before agents are re-matched",
-    ("res.users", "write"): "ORM: ACL and rules apply before agents are re-matched",
     ("res.partner", "action_vbot_open_calls"): "returns a window action; the calls it lists "
     "follow ACLs and record rules",
     ("res.config.settings", "get_values"): "fills the VBot values for system administrators "
