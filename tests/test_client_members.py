@@ -6,10 +6,12 @@ import pytest
 
 from vbot_call_history.services.client import VBotClient, VBotResponseError
 from vbot_call_history.services.mapping import map_call, map_members
+from vbot_call_history.services.urlpolicy import UrlPolicy
 
 
 def clients(sim):
     config = sim.state.config
+    policy = UrlPolicy([f"127.0.0.1:{sim.port}"])  # the simulator, allowed as an admin would
     yield VBotClient(
         sim.base_url_v2,
         "v2",
@@ -18,8 +20,11 @@ def clients(sim):
         vbot_id=config.vbot_id,
         project_code=config.project_code,
         sleep=lambda _s: None,
+        url_policy=policy,
     )
-    yield VBotClient(sim.base_url_v3, "v3", api_key=config.api_key, sleep=lambda _s: None)
+    yield VBotClient(
+        sim.base_url_v3, "v3", api_key=config.api_key, sleep=lambda _s: None, url_policy=policy
+    )
 
 
 @pytest.mark.parametrize("size", [1, 5, 100])
