@@ -7,7 +7,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools.sql import create_index
 
-from ..services.mapping import CALL_TYPES, DISPOSITIONS
+from ..services.mapping import CALL_TYPES, DISPOSITIONS, classify
 from ..services.phone import match_key, national_format
 from .access import MANAGER, USER, require
 
@@ -319,13 +319,21 @@ class VbotCall(models.Model):
 
     @api.model
     def _prepare_vals(self, account, values):
+        call_type, answered = values["call_type"], values.get("answered")
+        if answered is None:
+            # Values not made by map_call (e.g. a webhook's own mapping): what counts as
+            # missed and answered is still decided by classify.
+            call_type, answered = classify(
+                call_type, values["disposition"], values["talk_duration"]
+            )
+            values = dict(values, call_type=call_type)
         return {
             "account_id": account.id,
             "company_id": account.company_id.id,
             "external_id": values["external_id"],
             "call_date": values["call_date"],
-            "call_type": values["call_type"],
-            "is_answered": values.get("answered", False),
+            "call_type": call_type,
+            "is_answered": answered,
             "disposition": values["disposition"],
             "disposition_raw": values["disposition_raw"],
             "customer_number": values["customer_number"],

@@ -294,3 +294,23 @@ class TestFollowUp(TransactionCase):
             )
         )
         self.assertEqual(self.callbacks(partner).user_id, self.salesperson)
+
+    def test_values_of_another_mapping_are_classified_the_same(self):
+        """A webhook's own mapping may give VBot's direction only: classify still decides."""
+
+        def foreign(group):
+            values = map_call(group)
+            del values["answered"], values["customer_display"]
+            values["call_type"] = {"INCALL": "incoming", "OUTCALL": "outgoing"}[group["type_call"]]
+            return values
+
+        missed = vbot_group(NUMBER, "INCALL", "NOANSWER", when=ago(minutes=3))
+        self.Call._upsert_mapped(self.account, [foreign(missed)])
+        call = self.call_of(missed)
+        self.assertEqual((call.call_type, call.callback_state), ("missed", "pending"))
+        self.assertEqual(call.customer_display, "0912 345 678")
+        self.assertEqual(len(self.callbacks()), 1)
+        answer = vbot_group(NUMBER, "OUTCALL", "ANSWER", when=ago(minutes=1))
+        self.Call._upsert_mapped(self.account, [foreign(answer)])
+        self.assertTrue(self.call_of(answer).is_answered)
+        self.assertFalse(self.callbacks())
