@@ -80,6 +80,9 @@ class VbotCall(models.Model):
     partner_id = fields.Many2one(
         "res.partner", "Contact", index=True, readonly=True, ondelete="set null"
     )
+    partner_name = fields.Char(
+        "Contact name", related="partner_id.name", help="The contact's own name (no company)."
+    )
     match_state = fields.Selection(
         [
             ("matched", "Matched"),

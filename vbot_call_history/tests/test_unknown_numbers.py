@@ -226,3 +226,11 @@ class TestUnknownNumbers(VbotCase):
         )
         with self.assertRaises(AccessError):
             wizard.action_confirm()
+
+    def test_the_dialog_says_how_many_calls_move(self):
+        line = max(self.Unknown.search([]), key=lambda line: line.call_count)
+        wizard = self.wizard(line.action_create_contact())
+        self.assertEqual(
+            wizard.move_message,
+            f"{line.call_count} calls with {line.number} will move to this contact.",
+        )

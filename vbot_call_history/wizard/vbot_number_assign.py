@@ -25,6 +25,7 @@ class VbotNumberAssign(models.TransientModel):
     customer_key = fields.Char("Number key", required=True, readonly=True)
     number = fields.Char(readonly=True)
     call_count = fields.Integer("Calls", compute="_compute_calls")
+    move_message = fields.Char("Calls that move", compute="_compute_calls")
     candidate_partner_ids = fields.Many2many(
         "res.partner",
         compute="_compute_calls",
@@ -58,9 +59,15 @@ class VbotNumberAssign(models.TransientModel):
             if not wizard.customer_key or not wizard.company_id:
                 wizard.call_count = 0
                 wizard.candidate_partner_ids = False
+                wizard.move_message = False
                 continue
             wizard.call_count = Call.search_count(wizard._calls_domain())
             wizard.candidate_partner_ids = [(6, 0, wizard._holders().ids)]
+            wizard.move_message = self.env._(
+                "%(count)s calls with %(number)s will move to this contact.",
+                count=wizard.call_count,
+                number=wizard.number or national_format(wizard.customer_key),
+            )
 
     @api.depends("partner_id", "customer_key")
     def _compute_partner_has_number(self):

@@ -33,7 +33,8 @@ export class VbotRecordingPlayer extends Component {
         this.state = useState({
             playing: false,
             loading: false,
-            error: "",
+            error: "", // what went wrong, in a sentence (the form, the button's title)
+            errorShort: "", // the same in a few words (a list cell)
             position: 0,
             duration: 0,
         });
@@ -94,12 +95,21 @@ export class VbotRecordingPlayer extends Component {
         }
         current = this;
         this.failing = false;
-        this.state.error = "";
+        this.setError("", "");
         this.state.loading = true;
         this.state.playing = true;
         this.audio.play().catch((error) => {
             if (error && error.name === "AbortError") {
                 return; // paused before it started
+            }
+            if (error && error.name === "NotAllowedError") {
+                // The browser's autoplay rules, not the recording: a click plays it.
+                this.stop();
+                this.setError(
+                    _t("The browser did not let the recording play: press ▶ again."),
+                    _t("Press ▶ again"),
+                );
+                return;
             }
             this.fail();
         });
@@ -137,24 +147,41 @@ export class VbotRecordingPlayer extends Component {
         this.failing = true;
         this.stop();
         this.audio = null;
-        this.state.error = _t("The recording could not be played.");
+        this.setError(_t("The recording could not be played."), _t("Cannot play"));
         let status = 0;
         try {
             const response = await fetch(this.src, { headers: { Range: "bytes=0-0" } });
             status = response.status;
         } catch {
-            this.state.error = _t("Odoo cannot be reached: check your connection and try again.");
+            this.setError(
+                _t("Odoo cannot be reached: check your connection and try again."),
+                _t("No connection"),
+            );
             return;
         }
         if (status === 404) {
-            this.state.error = _t(
-                "This recording is not available: VBot no longer has it, or you may not hear it.",
+            this.setError(
+                _t(
+                    "This recording is not available: VBot no longer has it, or you may not hear it.",
+                ),
+                _t("Not available"),
             );
         } else if (status === 502 || status === 503 || status === 504) {
-            this.state.error = _t("VBot cannot be reached right now; try again in a moment.");
+            this.setError(
+                _t("VBot cannot be reached right now; try again in a moment."),
+                _t("VBot unreachable"),
+            );
         } else if (status === 200 || status === 206) {
-            this.state.error = _t("Your browser cannot play this recording's format.");
+            this.setError(
+                _t("Your browser cannot play this recording's format."),
+                _t("Format not supported"),
+            );
         }
+    }
+
+    setError(sentence, short) {
+        this.state.error = sentence;
+        this.state.errorShort = short;
     }
 }
 

@@ -49,9 +49,9 @@ registry.category("web_tour.tours").add("vbot_call_history_player_error_tour", {
             run: "click",
         },
         {
-            content: "The player says why it cannot play",
+            content: "The player says why it cannot play, in a few words and in a sentence",
             trigger:
-                ".o_field_widget[name=vbot_call_ids] .o_vbot_recording_error:contains(This recording is not available)",
+                ".o_field_widget[name=vbot_call_ids] .o_vbot_recording_error:contains(Not available)[title*='VBot no longer has it']",
         },
     ],
 });
