@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Each sets itself up from nothing
 # the first time (scripts/bootstrap.py: Odoo 18 into .venv, PostgreSQL, Chromium).
-.PHONY: demo test lint benchmark upgrade-check clean-env
+.PHONY: demo test lint benchmark upgrade-check clean-env fault-campaign
 
 demo:
 	bash scripts/demo.sh
@@ -22,3 +22,7 @@ upgrade-check:
 # `make demo` or `make test` builds it again.
 clean-env:
 	rm -rf .venv
+
+# The sync's fault campaign (README: The sync's guarantees).
+fault-campaign:
+	bash scripts/fault_campaign.sh

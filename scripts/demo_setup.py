@@ -47,7 +47,7 @@ for index, member in enumerate(account.member_ids.filtered(lambda m: m.name and 
 account.member_ids.action_apply_suggestions()
 for index, partner in enumerate(partners):
     partner.user_id = team[index % len(team)]
-account.action_sync()
+account._run_sync()  # the first sync at once (Sync now would hand it to the cron)
 calls = env["vbot.call"].search_count([("account_id", "=", account.id)])
 linked = env["vbot.call"].search_count(
     [("account_id", "=", account.id), ("partner_id", "!=", False)]

@@ -24,6 +24,7 @@ from vbot_call_history.services.client import (
     VBotError,
     VBotResponseError,
     VBotRetryableError,
+    VBotTimeBudgetError,
     VBotURLRefused,
 )
 from vbot_call_history.services.mapping import map_call, parse_vbot_datetime
@@ -536,3 +537,75 @@ def test_server_ignoring_page_does_not_loop_forever():
         (1, ["0", "1", "2"]),
         (2, []),
     ]
+
+
+# -- deadline and typed reasons (issue 7) ----------------------------------------------------
+
+
+def test_a_deadline_stops_retries_before_they_would_overrun_it(simulator):
+    simulator.state.set_faults(fail_rate=1.0)
+    client = v3(simulator, backoff=1)
+    client.deadline = time.monotonic() + 0.2  # shorter than the first backoff (0.5 - 1 s)
+    with pytest.raises(VBotTimeBudgetError):
+        client.count()
+    assert client.sleep == []  # it never waited
+    assert len([r for r in simulator.state.requests if r[1].endswith("countAll")]) == 1
+
+
+def test_no_request_starts_after_the_deadline(simulator):
+    client = v3(simulator)
+    client.deadline = time.monotonic() - 1
+    with pytest.raises(VBotTimeBudgetError):
+        client.count()
+    assert not simulator.state.requests
+
+
+def test_retryable_errors_say_whether_vbot_was_reachable(simulator):
+    simulator.state.set_faults(fail_rate=1.0)
+    with pytest.raises(VBotRetryableError) as info:
+        v3(simulator, max_retries=1).count()
+    assert (info.value.reason, info.value.unreachable) == ("HTTP 500", False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = VBotClient(
+        f"http://127.0.0.1:{port}/v3.0",
+        "v3",
+        api_key="k",
+        max_retries=0,
+        url_policy=UrlPolicy(f"127.0.0.1:{port}"),
+    )
+    with pytest.raises(VBotRetryableError) as info:
+        client.count()
+    assert info.value.unreachable
+
+
+def test_unreadable_answers_say_how(simulator):
+    simulator.state.set_faults(malformed_rate=1.0)
+    with pytest.raises(VBotResponseError) as info:
+        v3(simulator).count()
+    assert info.value.reason == "not_json"
+    simulator.state.set_faults()
+    with pytest.raises(VBotResponseError) as info:
+        v2(simulator, vbot_id="other").count()
+    assert info.value.reason == "envelope"
+    assert info.value.vbot_message
+
+
+def test_a_repeat_is_dropped_but_another_version_of_an_id_is_not():
+    first = {"group_id": "same", "type_call": "INCALL"}
+    other = {"group_id": "same", "type_call": "OUTCALL"}
+    pages = [[first, dict(first), other]]
+
+    class Fake(VBotClient):
+        def fetch_page(self, page, **kwargs):
+            return pages[page - 1] if page <= len(pages) else []
+
+    client = Fake(
+        "http://127.0.0.1:1/v3.0",
+        "v3",
+        api_key="k",
+        page_size=10,
+        url_policy=UrlPolicy("127.0.0.1:1"),
+    )
+    assert list(client.iter_calls()) == [first, other]

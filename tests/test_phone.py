@@ -16,6 +16,7 @@ from vbot_call_history.services.phone import (
     match_keys,
     national_format,
     normalize,
+    search_forms,
 )
 
 SAME_MOBILE = [
@@ -271,3 +272,21 @@ def test_fuzz_never_raises_and_stays_idempotent():
 )
 def test_national_format(number, shown):
     assert national_format(number) == shown
+
+
+# -- what Fetch calls asks VBot for (issue 7) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "forms"),
+    [
+        ("0122 556 7594", ["0122 556 7594", "0775567594"]),  # pre-2018: 9 calls, not 0
+        ("+84 912 345 678", ["+84 912 345 678", "0912345678"]),
+        ("0912345678", ["0912345678"]),
+        ("1900 1234", ["1900 1234", "19001234"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_search_forms(number, forms):
+    assert search_forms(number) == forms

@@ -17,6 +17,7 @@
         "views/vbot_number_link_views.xml",
         "views/vbot_member_views.xml",
         "views/vbot_sync_log_views.xml",
+        "views/vbot_unreadable_call_views.xml",
         "views/vbot_account_views.xml",
         "views/res_partner_views.xml",
         "views/res_users_views.xml",

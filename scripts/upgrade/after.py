@@ -46,7 +46,9 @@ env["vbot.account"]._cron_sync()
 env.invalidate_all()
 after = env["vbot.call"].search([("account_id", "=", account.id)])
 if len(after) != len(calls) or len(set(after.mapped("external_id"))) != len(after):
-    raise SystemExit(f"ERROR: a sync after the upgrade changed {len(calls)} calls into {len(after)}")
+    raise SystemExit(
+        f"ERROR: a sync after the upgrade changed {len(calls)} calls into {len(after)}"
+    )
 if account.last_sync_state == "error":
     raise SystemExit(f"ERROR: a sync after the upgrade failed: {account.last_sync_message}")
 env.cr.rollback()

@@ -8,5 +8,7 @@ from . import (
     vbot_member,
     vbot_number_link,
     vbot_sync_log,
+    vbot_sync_run,
     vbot_unknown_number,
+    vbot_unreadable_call,
 )

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .vbot_account import _tz_get, notification
+from .vbot_account import _tz_get
 
 # Settings field -> vbot.account field, for the fields shown as they are stored.
 _ACCOUNT_FIELDS = {
@@ -43,6 +43,11 @@ class ResConfigSettings(models.TransientModel):
     vbot_last_sync_message = fields.Text(related="vbot_account_id.last_sync_message")
     vbot_sync_watermark = fields.Datetime(related="vbot_account_id.sync_watermark")
     vbot_call_count = fields.Integer(related="vbot_account_id.call_count")
+    vbot_sync_backlog = fields.Boolean(related="vbot_account_id.sync_backlog")
+    vbot_sync_progress = fields.Float(related="vbot_account_id.sync_progress")
+    vbot_sync_failure_note = fields.Char(related="vbot_account_id.sync_failure_note")
+    vbot_count_summary = fields.Char(related="vbot_account_id.count_summary")
+    vbot_count_mismatch = fields.Boolean(related="vbot_account_id.count_mismatch")
 
     @api.depends("company_id")
     def _compute_vbot_account_id(self):
@@ -110,22 +115,26 @@ class ResConfigSettings(models.TransientModel):
         return account
 
     def action_vbot_test_connection(self):
+        """Test the values typed on the page, without saving them."""
         self.env["vbot.account"]._check_vbot_caller("base.group_system")
-        return self._vbot_save_and_get().action_test_connection()
+        self.ensure_one()
+        typed = {
+            field: self[name] for name, field in _ACCOUNT_FIELDS.items() if name != "vbot_active"
+        }
+        defaults = self._vbot_account_defaults()
+        typed = {k: v if v or k not in defaults else defaults[k] for k, v in typed.items()}
+        typed.pop("timezone", None)
+        typed.pop("initial_days", None)
+        if self.vbot_password:
+            typed["password"] = self.vbot_password
+        if self.vbot_api_key:
+            typed["api_key"] = self.vbot_api_key
+        return self._vbot_account()._test_connection(typed)
 
     def action_vbot_sync(self):
-        """Sync now; a first sync (a backfill of many days) is handed to the cron."""
+        """Save, then sync now; a first sync (a backfill) is handed to the cron."""
         self.env["vbot.account"]._check_vbot_caller("base.group_system")
-        account = self._vbot_save_and_get()
-        if account.sync_watermark:
-            return account.action_sync()
-        self.env.ref("vbot_call_history.ir_cron_vbot_sync").sudo()._trigger()
-        message = self.env._(
-            "The first sync (%(days)s days of history) runs in the background; "
-            "calls appear as it goes.",
-            days=account.initial_days,
-        )
-        return notification(self.env._("VBot sync"), message, "info")
+        return self._vbot_save_and_get().action_sync()
 
     def action_vbot_open_account(self):
         self.env["vbot.account"]._check_vbot_caller("base.group_system")

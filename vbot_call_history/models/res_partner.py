@@ -224,7 +224,8 @@ class ResPartner(models.Model):
         return action
 
     def action_vbot_fetch_calls(self):
-        """Ask VBot for this contact's history (by its numbers) and store it now."""
+        """Ask VBot for this contact's history (by its numbers, in every spelling VBot may
+        hold: as saved, and each match key in national format) and store it now."""
         self.env["vbot.account"]._check_vbot_caller("vbot_call_history.group_vbot_user")
         self.ensure_one()
         title = self.env._("Fetch calls")
@@ -236,4 +237,5 @@ class ResPartner(models.Model):
             message = self.env._("No active VBot account is configured for this company.")
             return notification(title, message, "warning")
         account = account.with_env(self.env)._check_vbot_caller("vbot_call_history.group_vbot_user")
-        return account._sync_guarded(numbers=numbers)._notification(title)
+        # VBot is asked for every spelling of each number (services.phone.search_forms).
+        return account._run_sync("numbers", "contact", numbers=numbers)._notification(title)

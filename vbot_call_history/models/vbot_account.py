@@ -1,8 +1,8 @@
 import logging
 import threading
 import time
-from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytz
 from odoo import api, fields, models
@@ -10,8 +10,9 @@ from odoo.exceptions import AccessError, MissingError, UserError, ValidationErro
 from odoo.tools import config
 
 from ..services.client import VBotClient, VBotError, VBotResponseError, VBotURLRefused
-from ..services.mapping import map_calls, map_members
+from ..services.mapping import map_members
 from ..services.urlpolicy import UrlPolicy, UrlRefused
+from ..services.windows import cron_budget
 
 _logger = logging.getLogger(__name__)
 
@@ -24,6 +25,22 @@ GROUP_MANAGER = "vbot_call_history.group_vbot_manager"
 GROUP_SYSTEM = "base.group_system"
 # Fields only system administrators may change: where the credentials go and how.
 _CONNECTION_FIELDS = ("base_url", "api_version")
+# What "Test connection" may take from the form before it is saved.
+_TEST_FIELDS = (
+    "base_url",
+    "api_version",
+    "username",
+    "vbot_id",
+    "project_code",
+    "date_unit",
+    "page_size",
+)
+# A button's run must end well within the HTTP worker's time limit.
+_BUTTON_BUDGET = 60
+# Deadlines of the cron runs in progress: (database, cron id, lastcall) -> monotonic time.
+# Odoo runs a job up to 10 times in a row while it reports work remaining, all within one
+# time limit: the batches of one run share one deadline.
+_CRON_DEADLINES = {}
 
 # v2 access tokens, per account and worker process: "Sync now", the cron and the
 # recording player share one token instead of logging in for every request.
@@ -141,11 +158,12 @@ class VbotAccount(models.Model):
         "with what is stored, and fetches them again on a mismatch (calls VBot listed "
         "late). 0 turns it off.",
     )
-    recheck_gap = fields.Integer(
-        "Unreadable calls (re-check)",
-        readonly=True,
-        copy=False,
-        help="Calls of the re-check period that VBot counts but could not be read.",
+    deep_check_days = fields.Integer(
+        "Deep check (days back)",
+        default=7,
+        help="The daily deep check compares VBot's count of each of these past days with "
+        "what is stored, and fetches the days that differ (calls VBot listed very late). "
+        "Older days are checked too when VBot's total still differs.",
     )
     page_size = fields.Integer("Page size", default=100)
     slice_hours = fields.Integer(
@@ -155,13 +173,67 @@ class VbotAccount(models.Model):
         "synced-up-to time moves forward after each window.",
     )
 
-    # Sync state
+    # Sync state, written by the sync engine only (models/vbot_sync_run.py), each write
+    # in a transaction of its own: saving the form never interrupts a sync.
     sync_watermark = fields.Datetime(
         "Synced up to",
         readonly=True,
         copy=False,
         help="Calls up to this time are synced and verified.",
     )
+    sync_history_start = fields.Datetime(
+        "History from",
+        readonly=True,
+        copy=False,
+        help="Where the synced history starts (the first sync reached back 'First sync' days).",
+    )
+    sync_generation = fields.Integer(
+        "Connection version",
+        readonly=True,
+        copy=False,
+        help="Counts changes of the connection (internal).",
+    )
+    sync_window_hours = fields.Integer(
+        "Current window (hours)",
+        readonly=True,
+        copy=False,
+        help="Smaller than 'Window' while VBot is too slow to answer a whole window within "
+        "a run's time budget.",
+    )
+    sync_failure_count = fields.Integer("Failed runs in a row", readonly=True, copy=False)
+    sync_retry_at = fields.Datetime(
+        "Next attempt",
+        readonly=True,
+        copy=False,
+        help="After failed runs the schedule waits 5, 10, 20 … minutes before trying again; "
+        "Sync now tries at once.",
+    )
+    sync_failure_note = fields.Char("Failures", compute="_compute_sync_failure_note")
+    sync_backlog = fields.Boolean("Catching up", compute="_compute_sync_progress")
+    sync_progress = fields.Float(
+        "History synced (%)",
+        compute="_compute_sync_progress",
+        help="How much of the history from 'History from' until now is synced.",
+    )
+    vbot_count_total = fields.Integer("VBot holds (all time)", readonly=True, copy=False)
+    vbot_count_span = fields.Integer("VBot holds", readonly=True, copy=False)
+    odoo_count_span = fields.Integer("Odoo holds", readonly=True, copy=False)
+    vbot_count_date = fields.Datetime("Counted at", readonly=True, copy=False)
+    count_summary = fields.Char("Counts", compute="_compute_count_summary")
+    count_mismatch = fields.Boolean("Counts differ", compute="_compute_count_summary")
+    last_deep_check_log_id = fields.Many2one(
+        "vbot.sync.log", "Last deep check log", readonly=True, copy=False
+    )
+    last_deep_check_state = fields.Selection(
+        string="Deep check result", related="last_deep_check_log_id.state"
+    )
+    last_deep_check_date = fields.Datetime(
+        "Last deep check", related="last_deep_check_log_id.date_start"
+    )
+    unreadable_ids = fields.One2many(
+        "vbot.unreadable.call", "account_id", "Unreadable calls", readonly=True
+    )
+    unreadable_count = fields.Integer("Unreadable", compute="_compute_unreadable_count")
     # The outcome of the last full sync is its log's: the fields below read it.
     last_sync_log_id = fields.Many2one("vbot.sync.log", "Last sync log", readonly=True, copy=False)
     last_sync_date = fields.Datetime("Last sync", related="last_sync_log_id.date_start")
@@ -233,6 +305,11 @@ class VbotAccount(models.Model):
             "check(callback_max_age_hours > 0)",
             "Missed calls to follow up must reach back at least one hour.",
         ),
+        (
+            "deep_check_days_positive",
+            "check(deep_check_days > 0)",
+            "The deep check must look back at least one day.",
+        ),
     ]
 
     def _compute_secret_inputs(self):
@@ -272,6 +349,61 @@ class VbotAccount(models.Model):
         for account in self:
             account.member_count = counts.get(account, 0)
 
+    @api.depends("sync_watermark", "sync_history_start", "slice_hours", "sync_window_hours")
+    def _compute_sync_progress(self):
+        now = fields.Datetime.now()
+        for account in self:
+            account.sync_backlog = account._has_backlog()
+            start, mark = account.sync_history_start, account.sync_watermark
+            if not (start and mark) or now <= start:
+                account.sync_progress = 0.0
+            else:
+                share = (mark - start).total_seconds() / (now - start).total_seconds()
+                account.sync_progress = round(min(max(share, 0.0), 1.0) * 100, 1)
+
+    @api.depends_context("lang")
+    @api.depends("sync_failure_count", "sync_retry_at")
+    def _compute_sync_failure_note(self):
+        for account in self:
+            if not account.sync_failure_count:
+                account.sync_failure_note = False
+                continue
+            account.sync_failure_note = self.env._(
+                "The last %(count)s run(s) failed; the schedule tries again at %(date)s.",
+                count=account.sync_failure_count,
+                date=account._local_time(account.sync_retry_at) if account.sync_retry_at else "?",
+            )
+
+    @api.depends_context("lang")
+    @api.depends("vbot_count_span", "odoo_count_span", "vbot_count_date", "vbot_count_total")
+    def _compute_count_summary(self):
+        for account in self:
+            if not account.vbot_count_date:
+                account.count_summary = False
+                account.count_mismatch = False
+                continue
+            summary = self.env._(
+                "VBot holds %(vbot)s calls, Odoo holds %(odoo)s (synced history, counted %(date)s).",
+                vbot=account.vbot_count_span,
+                odoo=account.odoo_count_span,
+                date=account._local_time(account.vbot_count_date),
+            )
+            if account.vbot_count_total:
+                summary += " " + self.env._(
+                    "VBot holds %(count)s calls in all.", count=account.vbot_count_total
+                )
+            account.count_summary = summary
+            account.count_mismatch = account.vbot_count_span != account.odoo_count_span
+
+    def _compute_unreadable_count(self):
+        counts = dict(
+            self.env["vbot.unreadable.call"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.unreadable_count = counts.get(account, 0)
+
     @api.constrains("base_url")
     def _check_base_url(self):
         policy = self._vbot_url_policy()
@@ -298,6 +430,8 @@ class VbotAccount(models.Model):
         )
         if moved:
             self._check_vbot_caller(GROUP_SYSTEM)
+        # Accounts pointed at another server or project: their history starts again.
+        restart = self.filtered(lambda account: account._history_changes(vals))
         result = super().write(vals)
         forget = {
             secret: False
@@ -306,10 +440,41 @@ class VbotAccount(models.Model):
         }
         if moved and forget:
             super(VbotAccount, moved).write(forget)
+        for account in restart:
+            # From initial_days again. Calls already stored stay (the same call of the same
+            # VBot keeps its id).
+            super(VbotAccount, account).write(
+                {
+                    "sync_watermark": False,
+                    "sync_history_start": False,
+                    "sync_generation": account.sync_generation + 1,
+                    "sync_window_hours": 0,
+                    "sync_failure_count": 0,
+                    "sync_retry_at": False,
+                    "vbot_count_total": 0,
+                    "vbot_count_span": 0,
+                    "odoo_count_span": 0,
+                    "vbot_count_date": False,
+                }
+            )
+            account.unreadable_ids.sudo().unlink()
         if moved or {"username", "password", "api_key", "new_password", "new_api_key"} & set(vals):
             for account in self:
                 _TokenStore(account.id).set(None)
         return result
+
+    def _history_changes(self, vals):
+        """Whether ``vals`` point this account at another VBot server or project.
+
+        The API URL counts by its host and port: /v2.0 and /v3.0 of one server hold the same
+        calls. An emptied VBot ID or project code (v3 needs none) is no other project.
+        """
+        self.ensure_one()
+        if "base_url" in vals and _host(vals["base_url"]) != _host(self.base_url):
+            return True
+        return any(
+            vals.get(name) and vals[name] != self[name] for name in ("vbot_id", "project_code")
+        )
 
     # ------------------------------------------------------------------
     # Access
@@ -380,28 +545,62 @@ class VbotAccount(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_test_connection(self):
+        """Test the saved connection."""
         self._check_vbot_caller()
         self.ensure_one()
-        try:
-            total = self._make_client().test_connection()
-        except VBotURLRefused as error:
-            raise UserError(self._vbot_url_refused_message(error)) from None
-        except VBotError as error:
-            raise UserError(
-                self.env._("VBot refused the connection: %(error)s", error=error)
-            ) from error
-        return notification(
-            self.env._("Connection works"),
-            self.env._("VBot holds %(count)s calls in its history.", count=total),
+        return self._test_connection()
+
+    def action_test_connection_values(self, values=None):
+        """Test the connection with the values typed in the form, before they are saved.
+
+        ``values`` holds the form's fields (``base_url``, ``api_version``, ``username``,
+        ``vbot_id``, ``project_code``, and ``new_password`` / ``new_api_key`` when typed);
+        a stored secret is used only for the stored host. Testing another server (or a new
+        account) is for system administrators, as changing it is.
+        """
+        values = values or {}
+        account = self[:1]
+        moving = not account or any(
+            name in values and values[name] != account.sudo()[name] for name in _CONNECTION_FIELDS
         )
+        (account or self.env["vbot.account"])._check_vbot_caller(
+            GROUP_SYSTEM if moving else GROUP_MANAGER
+        )
+        return account._test_connection(values)
 
     def action_sync(self):
-        """Sync now, with the code the scheduled action runs, and return when done."""
+        """Sync now, with the code the scheduled action runs, and return when done.
+
+        A first sync (a backfill of ``initial_days``) or a long catch-up is handed to the
+        scheduled action instead, which runs it in the background with its time budget;
+        the account shows its progress.
+        """
         self._check_vbot_caller()
-        logs = [account._sync_guarded() for account in self]
+        title = self.env._("VBot sync")
+        queued = self.filtered(lambda account: account._has_backlog())
+        if queued:
+            self.env.ref("vbot_call_history.ir_cron_vbot_sync").sudo()._trigger()
+        deadline = time.monotonic() + _button_budget()
+        logs = [account._run_sync("sync", "button", deadline=deadline) for account in self - queued]
         if len(self) != 1:
             return True
-        return logs[0]._notification(self.env._("VBot sync"))
+        if queued:
+            start = self.sync_watermark or fields.Datetime.now() - timedelta(days=self.initial_days)
+            message = self.env._(
+                "The sync of the history since %(date)s runs in the background; calls appear "
+                "as it goes and the account shows its progress.",
+                date=self._local_time(start),
+            )
+            return notification(title, message, "info")
+        return logs[0]._notification(title)
+
+    def action_deep_check(self):
+        """Compare VBot's counts day by day with what is stored now, fetching what differs."""
+        self._check_vbot_caller()
+        self.ensure_one()
+        deadline = time.monotonic() + _button_budget()
+        log = self._run_sync("deep_check", "button", deadline=deadline)
+        return log._notification(self.env._("VBot deep check"))
 
     def action_open_calls(self):
         self._check_vbot_caller()
@@ -436,21 +635,56 @@ class VbotAccount(models.Model):
     # The scheduled action
     # ------------------------------------------------------------------
     @api.model
-    def _cron_sync(self, time_budget=100):
+    def _cron_sync(self, time_budget=None):
         """Sync every active account; one failing account never stops the others.
 
-        A long backfill goes on in the next run: the scheduler runs the job again
-        soon while ``_notify_progress`` reports work remaining. The default budget
-        stays under Odoo's default 120 s real-time limit of a cron worker.
+        Accounts least recently synced go first. A failing account is left alone for 5,
+        10, 20 … minutes (``sync_retry_at``). A long backfill goes on in the next run: only
+        accounts that made progress and still lag behind count as work remaining, so the
+        scheduler runs the job again at once for them and never spins on a stuck one. The
+        time budget (see :func:`_cron_deadline`) stays under Odoo's cron time limit.
         """
+        deadline = _cron_deadline(self.env, time_budget)
+        cron = self.env.ref("vbot_call_history.ir_cron_vbot_sync").sudo()
+        if time.monotonic() >= deadline:
+            cron._trigger()  # a fresh run, with a fresh time limit
+            self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+            return
+        now = fields.Datetime.now()
         accounts = self.sudo().search([("active", "=", True)])
-        deadline = time.monotonic() + time_budget
-        remaining = 0
+        accounts = accounts.sorted(lambda a: a.last_sync_date or datetime.min)
+        done = remaining = 0
         for account in accounts:
-            account._sync_guarded(deadline=deadline)
-            if account._has_backlog():
+            if account.sync_retry_at and account.sync_retry_at > now:
+                continue
+            if time.monotonic() >= deadline:
+                cron._trigger()
+                break
+            before = (account.sync_watermark, account.sync_window_hours)
+            log = account._run_sync("sync", "schedule", deadline=deadline)
+            if not log:
+                continue
+            done += 1
+            account.invalidate_recordset()
+            moved = (account.sync_watermark, account.sync_window_hours) != before
+            if moved and log.state != "error" and account._has_backlog():
                 remaining += 1
-        self.env["ir.cron"]._notify_progress(done=len(accounts) - remaining, remaining=remaining)
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+
+    @api.model
+    def _cron_deep_check(self, time_budget=None):
+        """The daily deep check of every active account (see ``SyncRun.deep_check``)."""
+        deadline = _cron_deadline(self.env, time_budget)
+        cron = self.env.ref("vbot_call_history.ir_cron_vbot_deep_check").sudo()
+        for account in self.sudo().search([("active", "=", True)]):
+            if time.monotonic() >= deadline:
+                cron._trigger()
+                return
+            log = account._run_sync("deep_check", "schedule", deadline=deadline)
+            if not log:  # a sync holds the account: try again in a few minutes
+                cron._trigger(fields.Datetime.now() + timedelta(minutes=5))
+            elif "budget" in {event.get("code") for event in log.events or []}:
+                cron._trigger()
 
     @api.model
     def _cron_sync_members(self):
@@ -460,180 +694,105 @@ class VbotAccount(models.Model):
                 account._sync_members()
             except (VBotError, UserError) as error:
                 _logger.warning("VBot agents of account %s not synced: %s", account.id, error)
-            self._commit()
+            if not _testing():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _has_backlog(self):
+        """More than one window behind (or never synced): a backfill, not a quick sync."""
         self.ensure_one()
         if not self.sync_watermark:
             return True
-        return fields.Datetime.now() - self.sync_watermark > timedelta(hours=self.slice_hours)
+        window = timedelta(hours=self.sync_window_hours or self.slice_hours or 24)
+        return fields.Datetime.now() - self.sync_watermark > window
 
     # ------------------------------------------------------------------
-    # Sync
+    # Sync: the engine is models/vbot_sync_run.py
     # ------------------------------------------------------------------
+    def _run_sync(self, kind="sync", origin="schedule", deadline=None, **options):
+        """Run the sync engine for this account and return the run's log; never raises.
+
+        ``kind``: ``sync`` (the regular sync), ``deep_check`` (``days=``), ``numbers``
+        (``numbers=[...]``: a contact's history) or ``push`` (``groups=[...]``: calls a
+        webhook received). ``origin``: ``schedule``, ``button``, ``contact`` or
+        ``webhook``. An empty log means another run holds the account (sync, deep check).
+        """
+        self.ensure_one()
+        from .vbot_sync_run import execute
+
+        return execute(self, kind, origin, deadline=deadline, **options)
+
+    def _ingest_groups(self, groups, origin="webhook"):
+        """Store call groups received from VBot (a webhook) through the sync's store path.
+
+        Each group is mapped, bounded and cleaned, stored (or updated) once on its VBot id,
+        matched to its contact; one that cannot be read is remembered as unreadable and
+        named in the log. Runs in the caller's transaction (no commit, no lock: it never
+        waits for a running sync). Returns the ``vbot.sync.log`` (``run_type`` ``push``).
+        """
+        return self._run_sync("push", origin, groups=groups)
+
     def _sync_guarded(self, deadline=None, numbers=None):
-        """Sync (or, with ``numbers``, fetch those numbers' history) and log the outcome.
+        """Version 1's entry point, kept for callers not yet moved to :meth:`_run_sync`."""
+        if numbers:
+            return self._run_sync("numbers", "contact", numbers=numbers)
+        return self._run_sync("sync", "schedule", deadline=deadline)
 
-        Never raises. Returns the sync log, or an empty log when another transaction
-        is syncing the account right now: nothing is written then, the other sync
-        records its own outcome.
+    def _try_lock(self):
+        """Take this account's advisory lock, or return False at once if a run holds it.
+
+        Session-level, on the run's own connection: it survives the run's commits (a
+        transaction-level lock would not) and nothing else takes it — saving the account
+        form, a contact's Fetch calls or a webhook never do. The driver releases it in a
+        ``finally``; a killed process's connection closes and PostgreSQL releases it then.
+        It must be released before the connection goes back to Odoo's pool: a pooled
+        connection keeps session locks.
         """
         self.ensure_one()
-        account = self.sudo()
-        Log = self.env["vbot.sync.log"].sudo()
-        if not account._lock():
-            _logger.info("VBot account %s is already being synced; skipped", account.id)
-            return Log
-        log = Log.create(
-            {
-                "account_id": account.id,
-                "date_start": fields.Datetime.now(),
-                "phone_filter": ", ".join(numbers) if numbers else False,
-            }
-        )
-        if not numbers:
-            account.last_sync_log_id = log
-        self._commit()
+        from .vbot_sync_run import LOCK_NAMESPACE
+
+        self.env.cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, self.id])
+        return bool(self.env.cr.fetchone()[0])
+
+    def _unlock(self):
+        self.ensure_one()
+        from .vbot_sync_run import LOCK_NAMESPACE
+
         try:
-            with self._savepoint_in_tests():
-                if numbers:
-                    account._fetch_numbers(log, numbers)
-                else:
-                    account._sync(log, deadline=deadline)
-        except Exception as error:
-            if not isinstance(error, VBotError | UserError):
-                _logger.exception("VBot sync of account %s failed", account.id)
-            if not _testing():
-                self.env.cr.rollback()
-            log._finish(str(error) or error.__class__.__name__)
-        else:
-            log._finish()
-        self._commit()
-        return log
+            self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, self.id])
+            if not self.env.cr.fetchone()[0]:
+                _logger.warning("VBot account %s: the sync lock was not held", self.id)
+        except Exception:
+            _logger.warning("VBot account %s: could not release the sync lock", self.id)
 
-    def _sync(self, log, deadline=None):
-        """Fetch every call from the watermark (minus the overlap) up to now.
-
-        The span is cut into windows of ``slice_hours``, oldest first. Each window is
-        paged through, every page upserted and committed (outside tests), then
-        verified with ``countAll``: when VBot counts more calls in the window than
-        are stored, the window is fetched once more and any gap left is recorded.
-        The watermark moves to the end of each verified window.
-        """
+    def _mark_interrupted(self):
+        """Runs a killed process left "running" are over (call with the lock held)."""
         self.ensure_one()
-        self._relock()
-        client = self._make_client()
-        now = fields.Datetime.now().replace(microsecond=0)
-        if self.sync_watermark:
-            start = self.sync_watermark - timedelta(minutes=self.overlap_minutes)
-        else:
-            start = now - timedelta(days=self.initial_days)
-        log.write({"window_start": start})
-        step = timedelta(hours=self.slice_hours)
-        while start < now:
-            end = min(start + step, now)
-            self._sync_window(client, log, start, end)
-            self.sync_watermark = end
-            log.window_end = end
-            self._commit()
-            self._relock()
-            start = end + timedelta(seconds=1)
-            if deadline and time.monotonic() > deadline and start < now:
-                log._add_message(
-                    self.env._(
-                        "Time budget used up; the next run continues from %(date)s.",
-                        date=self._local_time(end),
-                    )
-                )
-                break
-        else:
-            if self.recheck_hours:
-                # Calls VBot lists late (a long call appears when it ends) fall behind the
-                # watermark: one countAll over the last hours finds them, and only a
-                # mismatch costs a fetch.
-                # Calls VBot counts but cannot send readably are remembered, so that
-                # they do not cost a fetch of the whole period at every run.
-                self.recheck_gap = self._sync_window(
-                    client,
-                    log,
-                    now - timedelta(hours=self.recheck_hours),
-                    now,
-                    fetch=False,
-                    tolerated=self.recheck_gap,
-                )
-
-    def _sync_window(self, client, log, start, end, fetch=True, tolerated=0):
-        """Fetch, store and verify the calls dated from ``start`` to ``end`` (inclusive).
-
-        With ``fetch=False`` the window is only verified, and fetched when VBot counts
-        more calls than are stored. A mismatch of at most ``tolerated`` calls (known
-        unreadable ones) is not fetched again. Returns how many calls VBot counts that
-        are still not stored.
-        """
-        if fetch:
-            self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
-        expected = client.count(date_from=start, date_to=end)
-        missing = expected - self._stored_count(start, end)
-        if missing <= tolerated:
-            return max(missing, 0)
-        log._add_message(
-            self.env._(
-                "%(start)s – %(end)s: VBot counts %(expected)s calls, %(stored)s stored; fetching the window again.",
-                start=self._local_time(start),
-                end=self._local_time(end),
-                expected=expected,
-                stored=expected - missing,
-            )
+        self.env["vbot.sync.log"].flush_model()
+        self.env.cr.execute(
+            """
+            UPDATE vbot_sync_log
+               SET state = 'interrupted',
+                   date_end = COALESCE(date_end, now() AT TIME ZONE 'UTC'),
+                   events = COALESCE(events, '[]'::jsonb)
+                            || '[{"code": "interrupted", "level": "warning", "p": {}}]'::jsonb
+             WHERE account_id = %s AND state = 'running'
+            RETURNING id
+            """,
+            [self.id],
         )
-        self._fetch_into(log, client.iter_pages(date_from=start, date_to=end))
-        missing = expected - self._stored_count(start, end)
-        if missing > 0:
-            log.gap_count += missing
-            log._add_message(
-                self.env._(
-                    "%(start)s – %(end)s: %(missing)s call(s) counted by VBot could not be fetched or read.",
-                    start=self._local_time(start),
-                    end=self._local_time(end),
-                    missing=missing,
-                ),
-                state="warning",
-            )
-        return max(missing, 0)
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if ids:
+            self.env["vbot.sync.log"].browse(ids).invalidate_recordset()
+            _logger.warning("VBot account %s: %s interrupted run(s) closed", self.id, len(ids))
 
-    def _stored_count(self, start, end):
-        return self.env["vbot.call"].search_count(
-            [("account_id", "=", self.id), ("call_date", ">=", start), ("call_date", "<=", end)]
-        )
+    def _local_time(self, utc_datetime):
+        """A UTC datetime as VBot's users read it (the account's time zone)."""
+        local = pytz.utc.localize(utc_datetime).astimezone(pytz.timezone(self.timezone or "UTC"))
+        return local.strftime("%d/%m/%Y %H:%M:%S")
 
-    def _fetch_into(self, log, pages):
-        """Map and upsert every page; a malformed call is logged and skipped."""
-        Call = self.env["vbot.call"].sudo()
-        for page_no, groups in pages:
-            mapped, errors = map_calls(groups, self.timezone)
-            created, updated = Call._upsert_mapped(self, mapped)
-            log.fetched_count += len(groups)
-            log.created_count += len(created)
-            log.updated_count += len(updated)
-            for index, error in errors:
-                log.skipped_count += 1
-                log._add_message(
-                    self.env._(
-                        "Page %(page)s, call %(index)s skipped: %(error)s",
-                        page=page_no,
-                        index=index + 1,
-                        error=error,
-                    ),
-                    state="warning",
-                )
-            self._commit()
-            self._relock()
-
-    def _fetch_numbers(self, log, numbers):
-        """Fetch the whole history of the given phone numbers (a contact's button)."""
-        client = self._make_client()
-        for number in numbers:
-            self._fetch_into(log, client.iter_pages(phone=number))
-
+    # ------------------------------------------------------------------
+    # Agents
+    # ------------------------------------------------------------------
     def _sync_members(self):
         """Store VBot's agents of this account; returns ``(message, notification kind)``.
 
@@ -710,69 +869,77 @@ class VbotAccount(models.Model):
             return message, "warning"
         return message, "success"
 
-    def _lock(self):
-        """Lock the account row so that "Sync now" and the cron never sync it at once.
-
-        The lock lasts until the transaction ends; the sync takes it again after each
-        commit. Returns False when another transaction holds it.
-        """
-        self.env.cr.execute(
-            "SELECT id FROM vbot_account WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
-            [self.id],
-        )
-        return bool(self.env.cr.fetchone())
-
-    def _relock(self):
-        """Take the row lock again after a commit released it, or stop this sync."""
-        if not self._lock():
-            raise UserError(self.env._("Another sync of this account took over; this one stopped."))
-
-    def _local_time(self, utc_datetime):
-        """A UTC datetime as VBot's users read it (the account's time zone) for log lines."""
-        local = pytz.utc.localize(utc_datetime).astimezone(pytz.timezone(self.timezone))
-        return local.strftime("%d/%m/%Y %H:%M:%S")
-
-    def _commit(self):
-        """Commit a synced page or window, so a long sync keeps what it fetched.
-
-        Skipped in tests, which run in one transaction.
-        """
-        if not _testing():
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _savepoint_in_tests(self):
-        """Tests roll a failed account back to a savepoint; a real run rolls back."""
-        if _testing():
-            return self.env.cr.savepoint()
-        return nullcontext()
-
     # ------------------------------------------------------------------
     # Client
     # ------------------------------------------------------------------
-    def _make_client(self):
-        self.ensure_one()
-        account = self.sudo()
-        if account.api_version == "v3" and not account.api_key:
-            raise UserError(self.env._("Set the API key of the VBot account first."))
-        if account.api_version == "v2" and not (account.username and account.password):
-            raise UserError(self.env._("Set the username and password of the VBot account first."))
-        policy = account._vbot_url_policy()
+    def _make_client(self, overrides=None):
+        """The VBot client of this account, or of the values typed in a form (``overrides``).
+
+        Typed values win over stored ones; a stored password or key is used only for the
+        stored host (a typed address gets only typed secrets). Raises UserError (with a
+        ``vbot_event`` for the log) when credentials are missing or the URL is not http(s).
+        """
+        account = self.sudo()[:1]
+        overrides = overrides or {}
+        defaults = self.default_get(list(_TEST_FIELDS)) if not account else {}
+        values = {
+            name: overrides[name]
+            if name in overrides
+            else (account[name] if account else defaults.get(name))
+            for name in _TEST_FIELDS
+        }
+        same_host = account and _host(values["base_url"]) == _host(account.base_url)
+        password = overrides.get("new_password") or overrides.get("password")
+        api_key = overrides.get("new_api_key") or overrides.get("api_key")
+        if same_host:
+            password = password or account.password
+            api_key = api_key or account.api_key
+        if values["api_version"] == "v3" and not api_key:
+            raise _config_error(self.env, "error_no_key")
+        if values["api_version"] != "v3" and not (values["username"] and password):
+            raise _config_error(self.env, "error_no_password")
+        policy = self.sudo()._vbot_url_policy()
         try:
-            policy.check_url(account.base_url)
+            policy.check_url(values["base_url"] or "")
         except UrlRefused as refused:
-            raise UserError(self._vbot_url_refused_message(refused)) from None
-        return VBotClient(
-            account.base_url,
-            account.api_version,
-            username=account.username,
-            password=account.password,
-            api_key=account.api_key,
-            vbot_id=account.vbot_id,
-            project_code=account.project_code,
-            page_size=account.page_size,
-            date_unit=account.date_unit,
-            token_store=_TokenStore(account.id),
-            url_policy=policy,
+            raise _url_error(self, refused) from None
+        try:
+            return VBotClient(
+                values["base_url"] or "",
+                values["api_version"] or "v2",
+                username=values["username"],
+                password=password,
+                api_key=api_key,
+                vbot_id=values["vbot_id"],
+                project_code=values["project_code"],
+                page_size=values["page_size"] or 100,
+                date_unit=values["date_unit"] or "s",
+                token_store=_TokenStore(account.id) if account and not overrides else None,
+                url_policy=policy,
+            )
+        except ValueError:
+            raise _config_error(self.env, "error_bad_url", url=values["base_url"] or "") from None
+
+    def _test_connection(self, overrides=None):
+        """Log in with these values and count VBot's calls; a toast, or a UserError that
+        says whether VBot was unreachable, refused the credentials or answered nonsense."""
+        from .vbot_sync_log import render
+        from .vbot_sync_run import error_event_for
+
+        client = self._make_client(overrides)
+        try:
+            total = client.test_connection()
+        except VBotURLRefused as error:
+            raise _url_error(self, error) from None
+        except VBotError as error:
+            raise UserError(render(self.env, error_event_for(client.base_url, error))) from error
+        return notification(
+            self.env._("Connection works"),
+            self.env._(
+                "VBot at %(host)s holds %(count)s calls in its history.",
+                host=_host(client.base_url),
+                count=total,
+            ),
         )
 
     @api.model
@@ -784,3 +951,66 @@ class VbotAccount(models.Model):
 
 def _testing():
     return bool(config["test_enable"] or getattr(threading.current_thread(), "testing", False))
+
+
+def _host(url):
+    """Host and port of a URL: a stored secret goes only where it was configured for."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    return f"{host}:{port}" if port else host
+
+
+def _config_error(env, code, **params):
+    """A UserError in the user's language that the sync log records by its code."""
+    from .vbot_sync_log import render
+
+    event = {"code": code, "p": params}
+    error = UserError(render(env, event))
+    error.vbot_event = event
+    return error
+
+
+def _url_error(account, refused):
+    """A URL the policy refuses, as a UserError the sync log records by its code."""
+    error = UserError(account._vbot_url_refused_message(refused))
+    error.vbot_event = {
+        "code": "url_refused",
+        "p": {"why": refused.code, "host": refused.host or "", "detail": str(refused)[:200]},
+    }
+    return error
+
+
+def _button_budget():
+    """Seconds a button's run may take: half the HTTP time limit, at most a minute."""
+    limit = config["limit_time_real"]
+    return min(_BUTTON_BUDGET, limit / 2) if limit and limit > 0 else _BUTTON_BUDGET
+
+
+def _cron_deadline(env, time_budget=None):
+    """The ``time.monotonic()`` deadline of this scheduled run.
+
+    Odoo reruns a job up to 10 times at once while it reports work remaining, all under
+    one time limit: the batches of one run (same cron, same ``lastcall``) share one
+    deadline. In threaded mode the cron thread's start counts too.
+    """
+    budget = time_budget or cron_budget(
+        config["limit_time_real"], config["limit_time_real_cron"], config["workers"]
+    )
+    now = time.monotonic()
+    deadline = now + budget
+    thread = threading.current_thread()
+    started = getattr(thread, "start_time", None)
+    if time_budget is None and started and getattr(thread, "type", None) == "cron":
+        deadline = min(deadline, now - (time.time() - started) + budget)
+    key = (env.cr.dbname, env.context.get("cron_id"), str(env.context.get("lastcall")))
+    if key[1] is None:
+        return deadline
+    if key not in _CRON_DEADLINES:
+        while len(_CRON_DEADLINES) > 50:
+            _CRON_DEADLINES.pop(next(iter(_CRON_DEADLINES)))
+        _CRON_DEADLINES[key] = deadline
+    return _CRON_DEADLINES[key]

@@ -1,13 +1,16 @@
 import logging
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2
 import pytz
 from markupsafe import Markup
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools.sql import create_index
 
-from ..services.mapping import CALL_TYPES, DISPOSITIONS, classify
+from ..services.mapping import CALL_TYPES, DISPOSITIONS, MappingError, classify
 from ..services.phone import match_key, national_format
 from .access import MANAGER, USER, require
 
@@ -18,6 +21,43 @@ _logger = logging.getLogger(__name__)
 _IDENTITY_FIELDS = ("account_id", "company_id", "external_id")
 # Set when a call is first stored, then kept by the follow-up (see _update_callbacks).
 _CREATE_ONLY_FIELDS = ("callback_state",)
+
+# What may go wrong storing one call. Errors of concurrency (serialization failure,
+# deadlock, lock timeout, cancelled query) are not a call's fault: they stop the run.
+_STORE_ERRORS = (psycopg2.Error, ValueError, TypeError, OverflowError, UserError)
+_CONCURRENCY_CODES = frozenset({"40001", "40P01", "55P03", "57014"})
+# A mapped value -> the VBot field it comes from (what a log line names), and a value
+# that cannot be the culprit (to find which value the database refused).
+_VBOT_FIELDS = {
+    "external_id": "group_id",
+    "call_date": "date_create",
+    "call_type": "type_call",
+    "customer_number": "phone",
+    "customer_key": "phone",
+    "agent_member_no": "member_no",
+    "hotline": "hotline_number",
+    "disposition_raw": "disposition",
+    "talk_duration": "time_call",
+    "duration": "duration_call",
+    "cost": "postage",
+    "record_urls": "record_file",
+    "payload": "payload",
+}
+_NEUTRAL = {
+    "external_id": None,  # a fresh uuid
+    "customer_number": "",
+    "customer_key": None,
+    "agent_member_no": "",
+    "agent_member_nos": [],
+    "hotline": "",
+    "disposition_raw": "",
+    "talk_duration": 0,
+    "duration": 0,
+    "cost": 0.0,
+    "record_urls": [],
+    "has_recording": False,
+    "payload": "{}",
+}
 
 
 class VbotCall(models.Model):
@@ -321,6 +361,80 @@ class VbotCall(models.Model):
         return created, updated
 
     @api.model
+    def _upsert_page_isolated(self, account, values_list, **options):
+        """Store a page through :meth:`_upsert_mapped`; one bad call never fails its page.
+
+        The page is stored under a savepoint. If the database refuses it, each call is
+        stored again under its own savepoint, through the same :meth:`_upsert_mapped`
+        (so whatever it does for a stored call runs for every one), and only the calls the
+        database refuses are left out. Returns ``(created, updated, failures)`` where
+        ``failures`` lists ``(values, MappingError)`` naming the VBot field at fault
+        (code ``db_rejected``). A call a concurrent transaction (a webhook) stored first is
+        neither: it is there. ``options`` go to :meth:`_upsert_mapped` as they are.
+        """
+        if not values_list:
+            return self.browse(), self.browse(), []
+        try:
+            with self.env.cr.savepoint():
+                created, updated = self._upsert_mapped(account, values_list, **options)
+            return created, updated, []
+        except _STORE_ERRORS as error:
+            _raise_if_concurrency(error)
+            _logger.info("VBot page refused by the database (%s); storing call by call", error)
+        created, updated, failures = self.browse(), self.browse(), []
+        for values in values_list:
+            try:
+                with self.env.cr.savepoint():
+                    one_created, one_updated = self._upsert_mapped(account, [values], **options)
+            except _STORE_ERRORS as error:
+                _raise_if_concurrency(error)
+                if _is_stored_meanwhile(error):
+                    continue
+                failures.append((values, self._store_error(account, values, error, **options)))
+                continue
+            created |= one_created
+            updated |= one_updated
+        return created, updated, failures
+
+    @api.model
+    def _store_error(self, account, values, error, **options):
+        """Which value of ``values`` the database refused, as a MappingError.
+
+        PostgreSQL names the column for some errors; otherwise each value a payload
+        controls is replaced in turn by a harmless one, under a savepoint always rolled
+        back: the first replacement that lets the call in names the culprit.
+        """
+        column = getattr(getattr(error, "diag", None), "column_name", None)
+        culprit = column if column in _VBOT_FIELDS else None
+        if culprit is None:
+            for name, neutral in _NEUTRAL.items():
+                probe = dict(values, **{name: neutral if name != "external_id" else None})
+                if name == "external_id":
+                    probe["external_id"] = f"probe-{uuid.uuid4()}"
+                savepoint = self.env.cr.savepoint()
+                try:
+                    # Rolled back: a hook of _upsert_mapped may skip work outside the
+                    # database (notifications, mail) when ``vbot_store_probe`` is set.
+                    self.with_context(vbot_store_probe=True)._upsert_mapped(
+                        account, [probe], **options
+                    )
+                    self.env.flush_all()
+                except _STORE_ERRORS:
+                    continue
+                finally:
+                    savepoint.close(rollback=True)
+                culprit = name
+                break
+        shown = str(values.get(culprit, ""))[:40] if culprit else ""
+        reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        return MappingError(
+            _VBOT_FIELDS.get(culprit, culprit or "group"),
+            f"the database refused the value ({reason})",
+            "db_rejected",
+            value=f"{shown!r}: {reason}" if shown else reason,
+        )
+
+    @api.model
     def _prepare_vals(self, account, values):
         call_type, answered = values["call_type"], values.get("answered")
         if answered is None:
@@ -464,9 +578,10 @@ class VbotCall(models.Model):
         """Run once per stored page, whatever stored it (the sync, a contact's Fetch, a
         webhook): missed calls get a call-back to do, answered calls close earlier ones.
 
-        Set-based: a few queries per page, never one per call.
+        Set-based: a few queries per page, never one per call. Skipped while the sync
+        probes which value the database refused (``vbot_store_probe``, rolled back).
         """
-        if self:
+        if self and not self.env.context.get("vbot_store_probe"):
             self._update_callbacks()
 
     def _update_callbacks(self):
@@ -762,6 +877,24 @@ class VbotCall(models.Model):
         require(self.env, USER, self)
         self.ensure_one()
         return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
+
+
+def _raise_if_concurrency(error):
+    """Errors of concurrency are not the page's fault: let them stop the run."""
+    if isinstance(error, psycopg2.Error) and error.pgcode in _CONCURRENCY_CODES:
+        raise error
+    if isinstance(error, psycopg2.InterfaceError | psycopg2.OperationalError) and (
+        error.pgcode is None
+    ):
+        raise error  # the connection is gone
+
+
+def _is_stored_meanwhile(error):
+    """A unique violation on (account, VBot id): another transaction stored the call."""
+    return (
+        isinstance(error, psycopg2.errors.UniqueViolation)
+        and getattr(error.diag, "constraint_name", "") == "vbot_call_external_id_account_uniq"
+    )
 
 
 def _resolve_candidates(partners):

@@ -16,7 +16,10 @@ Plain Python on :mod:`requests`; it knows nothing of Odoo. Every request goes th
   5xx, HTTP 429 (waiting ``Retry-After`` seconds, capped) and on an envelope ``error`` >= 500
   or 429 answered with HTTP 200. A body that is not JSON is retried at most twice (a torn
   answer), then raises :class:`VBotResponseError`. When the retries run out it raises
-  :class:`VBotRetryableError`.
+  :class:`VBotRetryableError` (its :attr:`~VBotRetryableError.reason` says what failed last).
+* with a :attr:`~VBotClient.deadline` (a ``time.monotonic()`` value), never waits past it:
+  a retry that would end after it raises :class:`VBotTimeBudgetError`, and the read timeout
+  of a request is cut to the time left.
 * on a 401/403 (HTTP status or envelope) in v2 drops the token, authenticates again once and
   repeats the request; a second refusal raises :class:`VBotAuthError`.
 * raises :class:`VBotResponseError` (with the envelope's ``code``) for any other envelope
@@ -40,7 +43,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .mapping import external_id
+from .mapping import safe_external_id
 from .urlpolicy import UrlPolicy, UrlRefused, parse_url, policy_session
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "VBotError",
     "VBotResponseError",
     "VBotRetryableError",
+    "VBotTimeBudgetError",
     "VBotURLRefused",
 ]
 
@@ -69,11 +73,37 @@ class VBotError(Exception):
 
 
 class VBotAuthError(VBotError):
-    """VBot refused the credentials (bad password or key, or 401/403 after one re-login)."""
+    """VBot refused the credentials (bad password or key, or 401/403 after one re-login).
+
+    :attr:`reason` is ``'token'`` when VBot refused a token it had just issued (the login
+    itself worked: the password is right), ``'credentials'`` otherwise.
+    """
+
+    def __init__(self, message: str, reason: str = "credentials") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class VBotRetryableError(VBotError):
-    """A transient failure (connection, timeout, 5xx, 429) that outlived every retry."""
+    """A transient failure (connection, timeout, 5xx, 429) that outlived every retry.
+
+    :attr:`reason` is the last failure: ``'timeout'``, ``'connection error'`` (VBot could
+    not be reached), ``'HTTP 503'``, ``'HTTP 429'``, ``'envelope error 500'`` (it answered
+    with an error).
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def unreachable(self) -> bool:
+        """True when VBot never answered (no connection, or no answer in time)."""
+        return self.reason in ("timeout", "connection error")
+
+
+class VBotTimeBudgetError(VBotError):
+    """The client's deadline came before VBot answered (not VBot's fault: try later)."""
 
 
 class VBotURLRefused(VBotError):
@@ -91,11 +121,23 @@ class VBotResponseError(VBotError):
     """VBot answered, but not with what was asked: an error envelope, not JSON, bad shape.
 
     :attr:`code` is the envelope's ``error`` (or the HTTP status when there is none).
+    :attr:`reason`: ``'not_json'``, ``'shape'`` (JSON, but not what was asked: see
+    :attr:`path`) or ``'envelope'`` (VBot's own error; :attr:`vbot_message` is its text).
     """
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: int | None = None,
+        reason: str = "",
+        path: str = "",
+        vbot_message: str = "",
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.reason = reason
+        self.path = path
+        self.vbot_message = vbot_message
 
 
 class TokenStore(Protocol):
@@ -188,6 +230,8 @@ class VBotClient:
         )
         self.sleep = sleep
         self.token_store: TokenStore = token_store or MemoryTokenStore()
+        #: A ``time.monotonic()`` value after which no request or retry starts (None: none).
+        self.deadline: float | None = None
         # A stored token is only used by a client of the same login on the same server.
         self._account = hashlib.sha256(f"{self.base_url}\n{self.username}".encode()).hexdigest()
         self._random = random.Random()
@@ -238,7 +282,9 @@ class VBotClient:
         if isinstance(payload, dict) and "access_token" not in payload:
             payload = payload.get("data")  # {data: {...}} or {error: 0, data: {...}}
         if not isinstance(payload, dict) or not payload.get("access_token"):
-            raise VBotResponseError("VBot /token answered without an access token")
+            raise VBotResponseError(
+                "VBot /token answered without an access token", reason="shape", path="/token"
+            )
         return payload
 
     def _keep_token(self, answer: dict[str, Any]) -> str:
@@ -319,7 +365,10 @@ class VBotClient:
                 )
             except _Unauthorized:
                 if not auth or relogged or self.api_version == "v3":
-                    raise VBotAuthError(f"VBot refused the credentials on {shown}") from None
+                    raise VBotAuthError(
+                        f"VBot refused the credentials on {shown}",
+                        "token" if relogged else "credentials",
+                    ) from None
                 relogged = True
                 _logger.info("VBot %s: unauthorized, logging in again", shown)
                 self._login(use_refresh=True)
@@ -328,12 +377,19 @@ class VBotClient:
                 if retry.reason == "not JSON":
                     malformed += 1
                     if malformed > MALFORMED_RETRIES or attempt >= self.max_retries:
-                        raise VBotResponseError(f"VBot {shown}: the answer is not JSON") from None
+                        raise VBotResponseError(
+                            f"VBot {shown}: the answer is not JSON", reason="not_json", path=shown
+                        ) from None
                 if attempt >= self.max_retries:
                     raise VBotRetryableError(
-                        f"VBot {shown}: {retry.reason} after {attempt + 1} attempts"
+                        f"VBot {shown}: {retry.reason} after {attempt + 1} attempts",
+                        retry.reason,
                     ) from None
                 wait = self._wait(attempt, retry.wait)
+                if self.deadline is not None and time.monotonic() + wait >= self.deadline:
+                    raise VBotTimeBudgetError(
+                        f"VBot {shown}: {retry.reason}; no time left to retry"
+                    ) from None
                 attempt += 1
                 _logger.info(
                     "VBot %s: %s; retry %d/%d in %.1f s",
@@ -366,7 +422,9 @@ class VBotClient:
             return response
         payload = self._decode(response, shown)
         if stream:
-            raise VBotResponseError(f"VBot {shown}: expected a file, got JSON", 0)
+            raise VBotResponseError(
+                f"VBot {shown}: expected a file, got JSON", 0, reason="shape", path=shown
+            )
         return payload
 
     def _send(
@@ -397,7 +455,7 @@ class VBotClient:
                 params=params or None,
                 data=data,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=self._timeout(),
                 stream=stream,
                 allow_redirects=False,
             )
@@ -408,6 +466,12 @@ class VBotClient:
             raise _Retry("timeout") from None
         except requests.ConnectionError:
             raise _Retry("connection error") from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            raise _Retry("not JSON") from None
+        except requests.RequestException as error:
+            raise VBotError(
+                f"VBot {urlsplit(url).path}: the request failed ({type(error).__name__})"
+            ) from None
         status = response.status_code
         if status in (401, 403):
             response.close()
@@ -417,6 +481,16 @@ class VBotClient:
             response.close()
             raise _Retry(f"HTTP {status}", _seconds(retry_after) if status == 429 else None)
         return response
+
+    def _timeout(self) -> float | tuple[float, float]:
+        """The request timeout; its read part never runs past :attr:`deadline`."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise VBotTimeBudgetError("VBot: no time left for another request")
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        return (min(connect, max(left, 1.0)), min(read, max(left, 1.0)))
 
     def _check_origin(self, url: str) -> None:
         """Raise :class:`VBotURLRefused` unless ``url`` is on this account's origin."""
@@ -439,7 +513,7 @@ class VBotClient:
         status = response.status_code
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = None
             if status == 200:
                 raise _Retry("not JSON") from None
@@ -454,7 +528,13 @@ class VBotClient:
             message = payload.get("message") if isinstance(payload, dict) else None
             code = code if code is not None else status
             text = str(message or f"HTTP {status}")[:_MESSAGE_MAX]
-            raise VBotResponseError(f"VBot {shown}: {text} (error {code})", code)
+            raise VBotResponseError(
+                f"VBot {shown}: {text} (error {code})",
+                code,
+                reason="envelope",
+                path=shown,
+                vbot_message=text,
+            )
         return payload
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
@@ -498,7 +578,9 @@ class VBotClient:
         if isinstance(data, str) and data.strip().isdigit():
             data = int(data)
         if not isinstance(data, int) or isinstance(data, bool):
-            raise VBotResponseError("VBot countAll: data is not a number")
+            raise VBotResponseError(
+                "VBot countAll: data is not a number", reason="shape", path="countAll"
+            )
         return data
 
     def fetch_page(
@@ -518,7 +600,9 @@ class VBotClient:
         if data is None:
             return []
         if not isinstance(data, list):
-            raise VBotResponseError("VBot getAll: data is not a list")
+            raise VBotResponseError(
+                "VBot getAll: data is not a list", reason="shape", path="getAll"
+            )
         return data
 
     def iter_pages(
@@ -531,12 +615,13 @@ class VBotClient:
         """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
 
         New calls arriving at the head while paging push older ones onto later pages; a
-        group whose id was already yielded in this iteration is dropped (a page may then
-        come out shorter, or empty). An empty last page is not yielded; a full page holding
-        only groups already seen ends the iteration (a server ignoring ``page`` would
-        otherwise loop forever).
+        group identical to one already yielded in this iteration is dropped (a page may then
+        come out shorter, or empty). A group with an id already seen but a different content
+        is yielded: the caller decides what two versions of one id mean. An empty last page
+        is not yielded; a full page holding only groups already seen ends the iteration (a
+        server ignoring ``page`` would otherwise loop forever).
         """
-        seen: set[str] = set()
+        seen: dict[str, list[dict[str, Any]]] = {}
         page = start_page
         while True:
             groups = self.fetch_page(
@@ -546,11 +631,11 @@ class VBotClient:
                 return
             fresh = []
             for group in groups:
-                key = external_id(group) if isinstance(group, dict) else None
-                if key is not None:
-                    if key in seen:
+                if isinstance(group, dict):
+                    versions = seen.setdefault(safe_external_id(group), [])
+                    if any(group == version for version in versions):
                         continue
-                    seen.add(key)
+                    versions.append(group)
                 fresh.append(group)
             yield page, fresh
             if len(groups) < self.page_size:

@@ -5,6 +5,21 @@ Nothing here knows Odoo: :func:`map_call` returns plain Python values (a naive U
 cannot be read raises :class:`MappingError` naming the offending field; :func:`map_calls`
 maps a whole page and keeps the good groups when some are malformed.
 
+Every value is bounded and cleaned here, before it can reach PostgreSQL (the payload is
+hostile until mapped): NUL characters are stripped and lone surrogates replaced in every
+string; text columns are cut to :data:`MAX_TEXT` (255) characters, recording URLs to
+:data:`MAX_URL`; ids longer than :data:`MAX_ID` keep a prefix plus a hash of the whole id
+(distinct ids stay distinct); durations must fit PostgreSQL's 32-bit ``integer``; costs must
+be finite and below :data:`MAX_COST`; dates must fall between :data:`MIN_DATE` and a day
+after "now"; the stored payload is capped at :data:`MAX_PAYLOAD` characters.
+
+Ids are normalised to one text form: ``123``, ``123.0``, ``" 123 "`` and ``"123"`` are
+the same VBot id ``"123"``. VBot's id is the identity of a call, and its type is only how one
+API generation serialises it (the newer CDR API sends numbers where historycall sends
+text), so the same call read as a number once and as text later must stay one call.
+Two *different* calls that claim the same id in one answer are not merged silently: the
+sync stores the first and reports the other as skipped, naming ``group_id``.
+
 What the payload looks like (see ``vbot-api-notes.md``): ``date_create`` is
 ``MM/DD/YYYY HH:mm:ss`` in Vietnam time without a zone, top-level ``time_call`` /
 ``duration_call`` are ``"HH:MM:SS"`` or plain seconds, ``type_call`` is ``INCALL`` /
@@ -15,12 +30,13 @@ leg with a phone and no ``member_no`` and an agent is a leg with a ``member_no``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,8 +49,11 @@ __all__ = [
     "CALL_TYPES",
     "DEFAULT_TZ",
     "DISPOSITIONS",
+    "MAX_ID",
+    "MAX_TEXT",
     "MappingError",
     "classify",
+    "clean_text",
     "external_id",
     "map_call",
     "map_calls",
@@ -42,6 +61,8 @@ __all__ = [
     "map_members",
     "parse_duration",
     "parse_vbot_datetime",
+    "raw_payload",
+    "safe_external_id",
 ]
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
@@ -91,25 +112,70 @@ _TYPE_CALL = {
     "3": "missed",
 }
 _VBOT_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
-# Plausible epochs (2000-01-01 .. 2100-01-01, in seconds); milliseconds above 10**11.
-_EPOCH_MIN, _EPOCH_MAX, _MS_THRESHOLD = 946_684_800, 4_102_444_800, 10**11
+# Epoch numbers: milliseconds above 10**11 (seconds until the year 5138).
+_MS_THRESHOLD = 10**11
 _CLOCK = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]?\d))?")
 _SHOWN = 60
 _NAME_MAX = 128
 
+#: Bounds of what reaches the database (see the module docstring).
+MAX_TEXT = 255  # Char columns, several of them indexed (a btree row holds ~2700 bytes)
+MAX_ID = 255  # external_id: unique index
+MAX_URL = 2048
+MAX_URLS = 20
+MAX_MEMBERS = 50
+MAX_PAYLOAD = 256 * 1024
+MAX_INT4 = 2**31 - 1
+MAX_COST = 10**12  # đồng; a call costs a few thousand
+MIN_DATE = datetime(2010, 1, 1)  # VBot did not exist before; 1970 is a zero epoch
+MAX_FUTURE = timedelta(days=1)  # VBot's clock may run a little ahead, not a day
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
 
 class MappingError(ValueError):
-    """A call group VBot sent that cannot be read; :attr:`field` names the culprit."""
+    """A call group VBot sent that cannot be read; :attr:`field` names the culprit.
 
-    def __init__(self, field: str, message: str) -> None:
+    :attr:`code` and :attr:`params` say why in a form a translated message can be built
+    from (``str()`` stays English, for logs and tests): codes are ``not_object``,
+    ``missing``, ``unreadable_date``, ``implausible_date``, ``unreadable_duration``,
+    ``out_of_range``, ``unknown_call_type``, ``not_a_list``, ``bad_id``, ``unknown_tz``,
+    ``too_nested``; the sync adds ``duplicate_id`` and ``db_rejected``. ``params`` always
+    holds ``value`` (a short ``repr``) when a value is at fault.
+    """
+
+    def __init__(self, field: str, message: str, code: str = "unreadable", **params: Any) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.code = code
+        self.params = params
 
 
 def _shown(value: Any) -> str:
-    """A short ``repr`` of a value for an error message."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+    """A short ``repr`` of a value for an error message (cleaned: it is stored too)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<{type(value).__name__}>"
+    text = text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def clean_text(value: Any, limit: int | None = MAX_TEXT) -> str:
+    """A payload scalar as clean, stripped text ('' for None), at most ``limit`` characters.
+
+    Numbers keep their digits (``842455599940``, ``7.0`` -> ``'7'``); NUL characters are
+    removed (PostgreSQL text cannot hold them) and lone UTF-16 surrogates (``"\\ud800"``
+    in JSON) become U+FFFD (they cannot be encoded in UTF-8).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    text = _SURROGATES.sub("\ufffd", text).strip()
+    return text[:limit] if limit is not None else text
 
 
 @lru_cache(maxsize=32)
@@ -117,7 +183,9 @@ def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise MappingError("tz", f"unknown time zone {_shown(tz)}") from error
+        raise MappingError(
+            "tz", f"unknown time zone {_shown(tz)}", "unknown_tz", value=_shown(tz)
+        ) from error
 
 
 def _is_number(value: Any) -> bool:
@@ -125,43 +193,85 @@ def _is_number(value: Any) -> bool:
 
 
 def parse_vbot_datetime(
-    value: Any, tz: str = DEFAULT_TZ, *, field: str = "date_create"
+    value: Any,
+    tz: str = DEFAULT_TZ,
+    *,
+    field: str = "date_create",
+    now: datetime | None = None,
 ) -> datetime:
     """Read a VBot date as a naive UTC ``datetime``.
 
     ``'04/06/2026 16:18:25'`` (``MM/DD/YYYY HH:mm:ss``, local time of ``tz``) is the historycall
     format; ISO ``'2026-04-06 16:18:25'`` (local unless it carries an offset) and epoch
     numbers or numeric strings (seconds, or milliseconds above 10**11) of the newer API are
-    accepted too. Anything else raises :class:`MappingError` for ``field``.
+    accepted too. Anything else raises :class:`MappingError` for ``field``, and so does a
+    date before :data:`MIN_DATE` or more than a day after ``now`` (naive UTC; the current
+    time when not given): ``01/01/1970`` or ``2099`` are not when a call happened.
     """
     zone = _zone(tz)
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str) and re.fullmatch(r"\d+(\.\d+)?", text):
+    if isinstance(text, str) and re.fullmatch(r"\d{1,20}(\.\d{1,9})?", text):
         text = float(text)
     if _is_number(text):
         seconds = text / 1000 if text > _MS_THRESHOLD else text
-        if not math.isfinite(seconds) or not _EPOCH_MIN <= seconds < _EPOCH_MAX:
-            raise MappingError(field, f"{_shown(value)} is not a plausible epoch")
-        return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
-    if not isinstance(text, str) or not text:
-        raise MappingError(field, f"missing or not text: {_shown(value)}")
-    parsed = None
-    for fmt in _VBOT_FORMATS:
         try:
-            parsed = datetime.strptime(text, fmt)
-            break
-        except ValueError:
-            continue
-    if parsed is None:
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
+            parsed = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
             raise MappingError(
-                field, f"cannot read {_shown(value)} as MM/DD/YYYY HH:mm:ss"
+                field,
+                f"{_shown(value)} is not a plausible epoch",
+                "implausible_date",
+                value=_shown(value),
             ) from None
+        return _plausible(parsed, value, field, now)
+    if not isinstance(text, str) or not text:
+        raise MappingError(
+            field, f"missing or not text: {_shown(value)}", "missing", value=_shown(value)
+        )
+    parsed = None
+    if len(text) <= 40:
+        for fmt in _VBOT_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            with contextlib.suppress(ValueError):
+                parsed = datetime.fromisoformat(text)
+    if parsed is None:
+        raise MappingError(
+            field,
+            f"cannot read {_shown(value)} as MM/DD/YYYY HH:mm:ss",
+            "unreadable_date",
+            value=_shown(value),
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        raise MappingError(
+            field,
+            f"{_shown(value)} is not a plausible date",
+            "implausible_date",
+            value=_shown(value),
+        ) from None
+    return _plausible(parsed, value, field, now)
+
+
+def _plausible(parsed: datetime, value: Any, field: str, now: datetime | None) -> datetime:
+    """``parsed`` if a call can have happened then, else :class:`MappingError`."""
+    if now is None:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+    if not MIN_DATE <= parsed <= now + MAX_FUTURE:
+        raise MappingError(
+            field,
+            f"{_shown(value)} is not a plausible date",
+            "implausible_date",
+            value=_shown(value),
+        )
+    return parsed
 
 
 def parse_duration(value: Any, *, field: str = "duration_call") -> int:
@@ -175,7 +285,7 @@ def parse_duration(value: Any, *, field: str = "duration_call") -> int:
     seconds: float | None = None
     if _is_number(value):
         seconds = value
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value) <= 40:
         text = value.strip()
         clock = _CLOCK.fullmatch(text)
         if clock:
@@ -187,17 +297,29 @@ def parse_duration(value: Any, *, field: str = "duration_call") -> int:
         elif re.fullmatch(r"\d+(\.\d*)?", text):
             seconds = float(text)
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        raise MappingError(field, f"cannot read {_shown(value)} as a duration")
+        raise MappingError(
+            field,
+            f"cannot read {_shown(value)} as a duration",
+            "unreadable_duration",
+            value=_shown(value),
+        )
+    if seconds > MAX_INT4:
+        raise MappingError(
+            field,
+            f"{_shown(value)} is out of range (at most {MAX_INT4} seconds)",
+            "out_of_range",
+            value=_shown(value),
+        )
     return round(seconds)
 
 
-def _text(value: Any) -> str:
-    """A payload scalar as stripped text ('' for None); numbers keep their digits."""
-    if value is None:
+def _text(value: Any, limit: int | None = MAX_TEXT) -> str:
+    """A payload scalar as clean stripped text; '' for None and for what is no scalar."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    return clean_text(value, limit)
 
 
 def _legs(group: dict[str, Any], side: str) -> list[dict[str, Any]]:
@@ -205,34 +327,97 @@ def _legs(group: dict[str, Any], side: str) -> list[dict[str, Any]]:
     if legs is None:
         return []
     if not isinstance(legs, list):
-        raise MappingError(side, f"expected a list of legs, got {type(legs).__name__}")
+        raise MappingError(
+            side,
+            f"expected a list of legs, got {type(legs).__name__}",
+            "not_a_list",
+            value=_shown(legs),
+        )
     return [leg for leg in legs if isinstance(leg, dict)]
 
 
 def _call_type(value: Any) -> str:
-    call_type = _TYPE_CALL.get(_text(value).upper())
+    call_type = _TYPE_CALL.get(_text(value, 20).upper()) if _is_scalar(value) else None
     if call_type is None:
-        raise MappingError("type_call", f"unknown call type {_shown(value)}")
+        raise MappingError(
+            "type_call",
+            f"unknown call type {_shown(value)}",
+            "unknown_call_type",
+            value=_shown(value),
+        )
     return call_type
 
 
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def _amount(value: Any) -> float:
-    """A leg's ``postage`` as a float; None, blank or unreadable costs count as 0."""
+    """A leg's ``postage`` as a float; None, blank or non-numeric text counts as 0.
+
+    A number that is not finite or beyond :data:`MAX_COST` raises :class:`MappingError`
+    (``postage``): it is no cost VBot billed, and it would not fit the column.
+    """
     if _is_number(value):
-        return float(value) if math.isfinite(value) else 0.0
-    try:
-        amount = float(_text(value).replace(",", "."))
-    except ValueError:
-        return 0.0
-    return amount if math.isfinite(amount) else 0.0
+        amount = float(value)
+    else:
+        try:
+            amount = float(_text(value, 64).replace(",", "."))
+        except (ValueError, OverflowError):
+            return 0.0
+    if not math.isfinite(amount) or abs(amount) > MAX_COST:
+        raise MappingError(
+            "postage",
+            f"{_shown(value)} is out of range",
+            "out_of_range",
+            value=_shown(value),
+        )
+    return amount
 
 
 def _record_urls(value: Any) -> list[str]:
+    """The http(s) recording URLs, cleaned; too long ones are dropped, at most MAX_URLS."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
         return []
-    return [url.strip() for url in value if isinstance(url, str) and url.strip()]
+    urls = []
+    for url in value:
+        if not isinstance(url, str):
+            continue
+        url = clean_text(url, None)
+        if url and len(url) <= MAX_URL and url.lower().startswith(("http://", "https://")):
+            urls.append(url)
+            if len(urls) == MAX_URLS:
+                break
+    return urls
+
+
+def _id_text(value: Any) -> str:
+    """An id in its one text form: cleaned text, integral numbers without ``.0``.
+
+    Raises :class:`MappingError` (``bad_id``) for what cannot be an id: booleans, objects,
+    lists, non-finite numbers.
+    """
+    if value is None or isinstance(value, str):
+        text = clean_text(value, None)
+    elif _is_number(value) and math.isfinite(value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value)
+    else:
+        raise MappingError(
+            "group_id", f"{_shown(value)} is not an id", "bad_id", value=_shown(value)
+        )
+    if len(text) > MAX_ID:
+        # Distinct long ids stay distinct and the same id always gives the same key.
+        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+        text = f"{text[: MAX_ID - 46]}~sha1:{digest}"
+    return text
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def classify(call_type: str, disposition: str, talk_duration: int) -> tuple[str, bool]:
@@ -264,34 +449,89 @@ def classify(call_type: str, disposition: str, talk_duration: int) -> tuple[str,
 def external_id(group: dict[str, Any]) -> str:
     """The call's id: ``group_id``, else ``external_call_id``, else a hash of its content.
 
-    The hash (``'sha1:…'``) is over the canonical JSON (sorted keys), so it does not depend
-    on the order of the keys VBot sent.
+    Ids are in one text form (see the module docstring): ``123`` and ``"123"`` are one id;
+    ids over :data:`MAX_ID` characters keep a prefix and a hash of the whole id. The hash
+    (``'sha1:…'``) is over the canonical JSON (sorted keys), so it does not depend on the
+    order of the keys VBot sent. Raises :class:`MappingError` for an id that is not text
+    or a number.
     """
     for name in ("group_id", "external_call_id"):
-        text = _text(group.get(name))
+        try:
+            text = _id_text(group.get(name))
+        except MappingError as error:
+            if name == "group_id":
+                raise
+            message = str(error).split(": ", 1)[1]
+            raise MappingError(name, message, error.code, **error.params) from None
         if text:
             return text
-    canonical = json.dumps(
-        group, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
-    )
-    return "sha1:" + hashlib.sha1(canonical.encode("utf-8")).hexdigest()
+    canonical = _canonical(group).encode("utf-8", "replace")
+    return "sha1:" + hashlib.sha1(canonical).hexdigest()
 
 
-def map_call(group: Any, tz: str = DEFAULT_TZ) -> dict[str, Any]:
-    """Map one call group to the values the call record stores.
+def safe_external_id(group: Any) -> str:
+    """:func:`external_id`, or a hash of whatever was sent: a key for any payload, never raises.
+
+    Unreadable calls are remembered under it, so that the same bad payload seen again is
+    the same entry.
+    """
+    if isinstance(group, dict):
+        try:
+            return external_id(group)
+        except (MappingError, RecursionError):
+            pass
+    try:
+        canonical = _canonical(group)
+    except (RecursionError, ValueError):
+        canonical = _shown(group)
+    return "sha1:" + hashlib.sha1(canonical.encode("utf-8", "replace")).hexdigest()
+
+
+def raw_payload(group: Any, limit: int = MAX_PAYLOAD) -> str:
+    """The group as canonical JSON text that PostgreSQL can store, at most ``limit`` long.
+
+    JSON escapes NUL itself; lone surrogates become U+FFFD. A larger payload is replaced
+    by a small JSON object saying so, with a hash of the whole (a changed call is still
+    seen as changed).
+    """
+    try:
+        text = json.dumps(group, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:
+        raise MappingError(
+            "group", "nested too deeply to be read", "too_nested", value="…"
+        ) from None
+    text = _SURROGATES.sub("\ufffd", text)
+    if len(text) > limit:
+        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+        text = json.dumps(
+            {"truncated": True, "size": len(text), "sha1": digest, "head": text[:1000]},
+            ensure_ascii=False,
+        )
+    return text
+
+
+def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -> dict[str, Any]:
+    """Map one call group to the values the call record stores, bounded and cleaned.
 
     Keys: ``external_id``, ``call_date`` (naive UTC), ``call_type`` (see :func:`classify`),
     ``answered``, ``disposition``, ``disposition_raw``, ``customer_number``,
     ``customer_key``, ``customer_display`` (the number as people read it),
     ``customer_name`` (the name VBot gave the customer, when it sent one),
     ``agent_member_no``, ``agent_member_nos``, ``hotline``, ``talk_duration``,
-    ``duration``, ``cost``, ``record_urls``, ``has_recording``, ``payload``.
-    Raises :class:`MappingError`.
+    ``duration``, ``cost``, ``record_urls``, ``has_recording``, ``payload``. ``now``
+    (naive UTC, default the current time) bounds plausible dates. Raises
+    :class:`MappingError`.
     """
     if not isinstance(group, dict):
-        raise MappingError("group", f"expected an object, got {type(group).__name__}")
+        raise MappingError(
+            "group",
+            f"expected an object, got {type(group).__name__}",
+            "not_object",
+            value=_shown(group),
+        )
+    call_id = external_id(group)
     call_type = _call_type(group.get("type_call"))
-    call_date = parse_vbot_datetime(group.get("date_create"), tz, field="date_create")
+    call_date = parse_vbot_datetime(group.get("date_create"), tz, field="date_create", now=now)
     caller, callee = _legs(group, "caller"), _legs(group, "callee")
     # The customer is on the calling side of an incoming (or missed) call, the agent on the
     # other; each is looked for on its own side first, then on the other one.
@@ -316,8 +556,12 @@ def map_call(group: Any, tz: str = DEFAULT_TZ) -> dict[str, Any]:
     record_urls = _record_urls(group.get("record_file"))
     talk_duration = parse_duration(group.get("time_call"), field="time_call")
     call_type, answered = classify(call_type, disposition, talk_duration)
+    duration = parse_duration(group.get("duration_call"), field="duration_call")
+    cost = round(sum(_amount(leg.get("postage")) for leg in caller + callee), 4)
+    if abs(cost) > MAX_COST:
+        raise MappingError("postage", f"the total {cost} is out of range", "out_of_range")
     return {
-        "external_id": external_id(group),
+        "external_id": call_id,
         "call_date": call_date,
         "call_type": call_type,
         "answered": answered,
@@ -328,14 +572,16 @@ def map_call(group: Any, tz: str = DEFAULT_TZ) -> dict[str, Any]:
         "customer_display": national_format(customer_number),
         "customer_name": _customer_name(group),
         "agent_member_no": agent_member_no,
-        "agent_member_nos": list(dict.fromkeys(_text(leg["member_no"]) for leg in agents)),
+        "agent_member_nos": list(
+            dict.fromkeys(_text(leg["member_no"]) for leg in agents[:MAX_MEMBERS])
+        ),
         "hotline": _text(group.get("hotline_number")),
         "talk_duration": talk_duration,
-        "duration": parse_duration(group.get("duration_call"), field="duration_call"),
-        "cost": round(sum(_amount(leg.get("postage")) for leg in caller + callee), 4),
+        "duration": duration,
+        "cost": cost,
         "record_urls": record_urls,
         "has_recording": bool(record_urls),
-        "payload": json.dumps(group, ensure_ascii=False, sort_keys=True, default=str),
+        "payload": raw_payload(group),  # the format of version 1, for change detection
     }
 
 
@@ -343,22 +589,26 @@ def _customer_name(group: dict[str, Any]) -> str:
     """The customer's name when VBot sent one (webhooks' ``customerName``); getAll has none."""
     for name in ("customer_name", "customerName"):
         value = group.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.replace("\x00", "").strip()[:_NAME_MAX]
+        if isinstance(value, str) and (text := clean_text(value, _NAME_MAX)):
+            return text
     return ""
 
 
 def map_calls(
-    groups: Iterable[Any], tz: str = DEFAULT_TZ
+    groups: Iterable[Any], tz: str = DEFAULT_TZ, *, now: datetime | None = None
 ) -> tuple[list[dict[str, Any]], list[tuple[int, MappingError]]]:
     """Map a page of groups: ``(mapped, [(index, error), ...])``; bad groups skip alone."""
     mapped: list[dict[str, Any]] = []
     errors: list[tuple[int, MappingError]] = []
     for index, group in enumerate(groups or ()):
         try:
-            mapped.append(map_call(group, tz))
+            mapped.append(map_call(group, tz, now=now))
         except MappingError as error:
             errors.append((index, error))
+        except RecursionError:
+            errors.append(
+                (index, MappingError("group", "nested too deeply to be read", "too_nested"))
+            )
     return mapped, errors
 
 
@@ -370,17 +620,29 @@ def map_member(item: Any) -> dict[str, Any]:
     Raises :class:`MappingError`.
     """
     if not isinstance(item, dict):
-        raise MappingError("member", f"expected an object, got {type(item).__name__}")
-    member_no = _text(item.get("member_no")).replace("\x00", "")
-    if not member_no or len(member_no) > 64:
-        raise MappingError("member_no", f"missing or unreadable: {_shown(item.get('member_no'))}")
-    name = item.get("member_name")
+        raise MappingError(
+            "member",
+            f"expected an object, got {type(item).__name__}",
+            "not_object",
+            value=_shown(item),
+        )
+    member_no = _text(item.get("member_no"), 64)
+    if not member_no:
+        raise MappingError(
+            "member_no",
+            f"missing or unreadable: {_shown(item.get('member_no'))}",
+            "missing",
+            value=_shown(item.get("member_no")),
+        )
     status = item.get("member_status")
+    readable = isinstance(status, int) and not isinstance(status, bool)
     return {
         "member_no": member_no,
-        "name": (_text(name) if isinstance(name, str) else "").replace("\x00", "")[:_NAME_MAX],
-        "ext_number": _text(item.get("member_ext_number")).replace("\x00", "")[:64],
-        "status": status if isinstance(status, int) and not isinstance(status, bool) else None,
+        "name": _text(item.get("member_name"), _NAME_MAX)
+        if isinstance(item.get("member_name"), str)
+        else "",
+        "ext_number": _text(item.get("member_ext_number"), 64),
+        "status": status if readable and abs(status) <= MAX_INT4 else None,
     }
 
 

@@ -80,6 +80,7 @@ __all__ = [
     "match_keys",
     "national_format",
     "normalize",
+    "search_forms",
 ]
 
 #: Pre-2018 11-digit mobile prefix -> today's 10-digit prefix (both without the trunk 0).
@@ -387,3 +388,20 @@ def is_mobile(number: object) -> bool:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
+
+
+def search_forms(number: object) -> list[str]:
+    """The spellings to ask VBot for when looking up ``number``'s calls (``phone`` filter).
+
+    VBot matches the ``phone`` filter against the numbers it stored, in national format
+    (``0364307520``). A CRM may hold the number in another spelling or from an older plan
+    (``0122 556 7594`` is today's ``0775 567 594``), so: the number as written (stripped),
+    then each :func:`match_keys` key in national format (``0`` + the digits after ``+84``;
+    service numbers and foreign numbers as the key is). Unique, maybe empty.
+    """
+    forms: list[str] = []
+    if isinstance(number, str) and number.strip() and len(number) <= _MAX_INPUT:
+        forms.append(number.strip())
+    for key in match_keys(number):
+        forms.append("0" + key[3:] if key.startswith("+84") else key)
+    return list(dict.fromkeys(forms))

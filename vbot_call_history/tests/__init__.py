@@ -9,6 +9,12 @@ from . import (
     test_security,
     test_settings,
     test_sync,
+    test_sync_concurrency,
+    test_sync_engine,
+    test_sync_hostile,
+    test_sync_vietnamese,
+    test_test_connection,
     test_tour,
+    test_tour_connection,
     test_unknown_numbers,
 )

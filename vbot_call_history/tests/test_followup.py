@@ -54,7 +54,7 @@ class TestFollowUp(TransactionCase):
         # Each sync starts again from the first day, as a backfill would: calls already
         # stored are updated, never duplicated.
         self.account.sync_watermark = False
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
 
     def callbacks(self, partner=None):
@@ -226,7 +226,7 @@ class TestFollowUp(TransactionCase):
         self.assertEqual(self.callbacks(no_salesperson).user_id, self.agent)
         self.assertEqual(self.callbacks(nobody).user_id, self.fallback)
         account_b.sync_watermark = False
-        account_b.action_sync()
+        account_b._run_sync()
         self.assertEqual(self.callbacks(elsewhere).user_id, self.agent)
 
     def test_a_single_call_arriving_alone_and_its_recording(self):

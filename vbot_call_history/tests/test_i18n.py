@@ -73,7 +73,7 @@ class TestVietnamese(TransactionCase):
         partner = self.env["res.partner"].create(
             {"name": "Lý Thu Hà", "mobile": "0912 345 678", "user_id": seller.id}
         )
-        account.action_sync()
+        account._run_sync()
         activity = self.env["mail.activity"].search(
             [("res_model", "=", "res.partner"), ("res_id", "=", partner.id)]
         )

@@ -24,7 +24,7 @@ class TestMatching(VbotCase):
         partner = self.Partner.create({"name": self.mobile["name"], "phone": self.mobile["phone"]})
         legacy = self.Partner.create({"name": self.legacy["name"], "mobile": self.legacy["phone"]})
         self.assertNotEqual(self.legacy["phone"], self.legacy["vbot_phone"])
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls_of_number(self.mobile["vbot_phone"])
         self.assertTrue(calls)
         self.assertEqual(calls.partner_id, partner)
@@ -40,7 +40,7 @@ class TestMatching(VbotCase):
         partners = self.Partner.create(
             [{"name": c["name"], "phone": c["phone"]} for c in self.sim.state.customers]
         )
-        self.account.action_sync()
+        self.account._run_sync()
         by_key = {}
         for partner in partners:
             by_key.setdefault(partner.vbot_phone_key, []).append(partner)
@@ -61,7 +61,7 @@ class TestMatching(VbotCase):
         person = self.Partner.create(
             {"name": "Chị Lan", "parent_id": company.id, "mobile": self.mobile["vbot_phone"]}
         )
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls_of_number(self.mobile["vbot_phone"])
         self.assertEqual(calls.partner_id, company)
         # The company's tab and count include its contacts' calls, with one domain.
@@ -73,7 +73,7 @@ class TestMatching(VbotCase):
     def test_ambiguous_number_keeps_candidates(self):
         first = self.Partner.create({"name": "Khách A", "phone": self.mobile["phone"]})
         second = self.Partner.create({"name": "Khách B", "mobile": self.mobile["vbot_phone"]})
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls_of_number(self.mobile["vbot_phone"])
         self.assertTrue(calls)
         self.assertFalse(calls.partner_id)
@@ -89,13 +89,13 @@ class TestMatching(VbotCase):
         self.Partner.create(
             {"name": "Khách công ty khác", "phone": self.mobile["phone"], "company_id": other.id}
         )
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls_of_number(self.mobile["vbot_phone"])
         self.assertFalse(calls.partner_id)
         self.assertEqual(set(calls.mapped("match_state")), {"unmatched"})
 
     def test_relink_on_create_change_and_merge(self):
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls_of_number(self.mobile["vbot_phone"])
         self.assertTrue(calls)
         self.assertFalse(calls.partner_id)
@@ -119,7 +119,7 @@ class TestMatching(VbotCase):
         self.Partner.create(
             [{"name": c["name"], "phone": c["phone"]} for c in self.sim.state.customers]
         )
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls()
         self.assertGreaterEqual(len(calls), 200)
 
@@ -140,7 +140,7 @@ class TestMatching(VbotCase):
         self.assertTrue(calls[:200].partner_id)
 
     def test_agents_are_mapped_to_users(self):
-        self.account.action_sync()
+        self.account._run_sync()
         member_no = self.calls().filtered("agent_member_no")[0].agent_member_no
         agent_calls = self.Call.search([("agent_member_no", "=", member_no)])
         self.assertFalse(agent_calls.user_id)

@@ -18,7 +18,7 @@ class TestMembers(VbotCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.Member = cls.env["vbot.member"]
-        cls.account.action_sync()
+        cls.account._run_sync()
         cls.sim_members = {m["member_no"]: m for m in cls.sim.state.members}
 
     def members(self):
@@ -95,7 +95,7 @@ class TestMembers(VbotCase):
         calls.write({"user_id": False})
         self.account.sync_watermark = False
         calls[0].payload = "{}"  # VBot "changed" it: the next sync updates it
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(calls[0].user_id, first)
 
     def test_extension_typed_on_the_user_is_the_same_mapping(self):

@@ -19,7 +19,7 @@ class TestRecordingProxy(HttpCase):
         cls.account = cls.env["vbot.account"].create(
             account_values(cls.sim, password="secret-pass-xyz", api_key="secret-key-xyz")
         )
-        cls.account.action_sync()
+        cls.account._run_sync()
         cls.call = cls.env["vbot.call"].search([("has_recording", "=", True)], limit=1)
         cls.silent = cls.env["vbot.call"].search([("has_recording", "=", False)], limit=1)
         cls.seller = new_test_user(

@@ -41,7 +41,7 @@ class TestSalesTour(HttpCase):
         cls.partner = cls.env["res.partner"].create(
             {"name": "Phạm Minh Khôi", "phone": "0912 345 678", "user_id": cls.salesperson.id}
         )
-        cls.account.action_sync()
+        cls.account._run_sync()
 
     def test_missed_calls_to_contact_and_unknown_number_to_contact(self):
         self.assertEqual(len(self.env["vbot.call"].search([])), 5)

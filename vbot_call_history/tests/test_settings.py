@@ -77,7 +77,7 @@ class TestSettings(VbotCase):
         self.account.write(
             {"api_version": "v3", "base_url": self.sim.base_url_v3, "api_key": "demo-key"}
         )
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
         self.assertEqual(len(self.calls()), len(self.sim.state.calls))
 

@@ -8,16 +8,17 @@ from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, tagged
 
+from ..models.vbot_sync_run import LOCK_NAMESPACE
 from ..services.client import VBotClient
 from ..services.mapping import map_call
-from ..services.phone import match_key
+from ..services.phone import match_key, search_forms
 from .common import VbotCase, account_values, start_simulator
 
 
 @tagged("post_install", "-at_install")
 class TestSync(VbotCase):
     def test_first_sync_stores_every_call_once(self):
-        self.account.action_sync()
+        self.account._run_sync()
         calls = self.calls()
         self.assertEqual(len(calls), len(self.sim.state.calls))
         self.assertEqual(len(set(calls.mapped("external_id"))), len(calls))
@@ -32,7 +33,7 @@ class TestSync(VbotCase):
         self.assertEqual(log.created_count, len(calls))
 
     def test_fields_and_local_time(self):
-        self.account.action_sync()
+        self.account._run_sync()
         group = next(
             g for g in self.sim.state.calls if g["record_file"] and g["type_call"] == "INCALL"
         )
@@ -65,21 +66,21 @@ class TestSync(VbotCase):
         self.assertEqual(call.company_id, self.company)
 
     def test_rerun_and_overlapping_windows_create_no_duplicate(self):
-        self.account.action_sync()
+        self.account._run_sync()
         total = len(self.calls())
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(len(self.calls()), total)
         self.assertEqual(self.account.last_created_count, 0)
         self.assertEqual(self.account.last_updated_count, 0)
         # Move the watermark back ten days: the window overlaps everything stored.
         self.account.sync_watermark -= timedelta(days=10)
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(len(self.calls()), total)
         self.assertEqual(self.account.last_created_count, 0)
         self.assertGreater(self.account.last_fetched_count, 0)
 
     def test_new_calls_and_changed_calls(self):
-        self.account.action_sync()
+        self.account._run_sync()
         total = len(self.calls())
         new_groups = self.sim.state.add_calls(3)
         # A recording appeared later and the disposition was corrected.
@@ -93,7 +94,7 @@ class TestSync(VbotCase):
         ]
         group["disposition"] = "ANSWER"
         self.account.sync_watermark = fields.Datetime.now() - timedelta(days=30)
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(len(self.calls()), total + 3)
         self.assertEqual(self.account.last_created_count, 3)
         self.assertEqual(self.account.last_updated_count, 1)
@@ -105,7 +106,7 @@ class TestSync(VbotCase):
 
     def test_first_sync_reaches_back_initial_days_only(self):
         self.account.initial_days = 5
-        self.account.action_sync()
+        self.account._run_sync()
         limit = fields.Datetime.now() - timedelta(days=5, minutes=1)
         expected = [g for g in self.sim.state.calls if map_call(g)["call_date"] >= limit]
         self.assertEqual(len(self.calls()), len(expected))
@@ -124,16 +125,16 @@ class TestSync(VbotCase):
                 yield page_no, groups
 
         with patch.object(VBotClient, "iter_pages", lossy):
-            self.account.action_sync()
+            self.account._run_sync()
         self.assertTrue(state["dropped"])
         self.assertEqual(self.Call.search_count([("external_id", "=", state["dropped"])]), 1)
         self.assertEqual(len(self.calls()), len(self.sim.state.calls))
-        self.assertIn("fetching the window again", self.account.last_sync_message)
+        self.assertIn("fetching the period again", self.account.last_sync_message)
         self.assertEqual(self.account.last_sync_state, "ok")
 
     def test_call_listed_late_is_found_by_the_recheck(self):
         """A call VBot lists only hours after it started (a long call) is not lost."""
-        self.account.action_sync()
+        self.account._run_sync()
         total = len(self.calls())
         late = copy.deepcopy(self.sim.state.calls[0])
         late["group_id"] = "late" + late["group_id"][4:]
@@ -141,34 +142,34 @@ class TestSync(VbotCase):
         late["date_create"] = started.strftime("%m/%d/%Y %H:%M:%S")
         with self.sim.state.lock:
             self.sim.state.calls.insert(0, late)
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(len(self.calls()), total + 1)
         self.assertEqual(self.Call.search_count([("external_id", "=", late["group_id"])]), 1)
-        self.assertIn("fetching the window again", self.account.last_sync_message)
+        self.assertIn("fetching the period again", self.account.last_sync_message)
         # With the re-check off it would have stayed behind the watermark.
         self.account.recheck_hours = 0
         later = dict(late, group_id="later" + late["group_id"][5:])
         with self.sim.state.lock:
             self.sim.state.calls.insert(0, later)
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertFalse(self.Call.search_count([("external_id", "=", later["group_id"])]))
 
     def test_faults_are_retried(self):
         self.sim.state.set_faults(queue=["500", "429", "error", "malformed"], retry_after=0)
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
         self.assertEqual(len(self.calls()), len(self.sim.state.calls))
 
     def test_pages_while_new_calls_arrive(self):
         self.account.page_size = 25
         self.sim.state.set_faults(arrivals_per_request=2)
-        self.account.action_sync()
+        self.account._run_sync()
         self.sim.state.set_faults(arrivals_per_request=0)
         ids = self.calls().mapped("external_id")
         self.assertEqual(len(ids), len(set(ids)))
         # Every call older than the sync is there; the ones that arrived are taken
         # by the window that contains them, now or at the next sync.
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(len(self.calls()), len(self.sim.state.calls))
 
     def test_cron_syncs_each_account_and_survives_a_failing_one(self):
@@ -185,22 +186,22 @@ class TestSync(VbotCase):
         self.assertEqual(len(self.calls()), len(self.sim.state.calls))
 
     def test_outage_is_logged_and_loses_nothing(self):
-        self.account.action_sync()
+        self.account._run_sync()
         total = len(self.calls())
         watermark = self.account.sync_watermark
         self.sim.state.set_faults(fail_rate=1.0)
         with patch("time.sleep"):
-            self.account.action_sync()
+            self.account._run_sync()
         self.assertEqual(self.account.last_sync_state, "error")
         self.assertEqual(self.account.sync_watermark, watermark)
         self.assertEqual(len(self.calls()), total)
         self.sim.state.set_faults(fail_rate=0.0)
-        self.account.action_sync()
+        self.account._run_sync()
         self.assertEqual(self.account.last_sync_state, "ok")
         self.assertEqual(len(self.calls()), total)
 
     def test_old_logs_are_vacuumed_but_the_last_sync_stays_readable(self):
-        self.account.action_sync()
+        self.account._run_sync()
         last = self.account.last_sync_log_id
         old = last.copy({"date_start": fields.Datetime.now() - timedelta(days=100)})
         last.date_start = fields.Datetime.now() - timedelta(days=120)
@@ -235,7 +236,7 @@ class TestSyncMalformed(VbotCase):
         super().setUpClass()
 
     def test_bad_calls_are_logged_good_ones_stored(self):
-        self.account.action_sync()
+        self.account._run_sync()
         stored = set(self.calls().mapped("external_id"))
         self.assertIn(self.groups[0]["group_id"], stored)
         self.assertIn(self.groups[3]["group_id"], stored)  # no caller legs: still a call
@@ -243,14 +244,19 @@ class TestSyncMalformed(VbotCase):
         self.assertEqual(self.account.last_sync_state, "warning")
         message = self.account.last_sync_message
         self.assertIn("type_call", message)
-        self.assertIn("could not be fetched or read", message)
-        # The unreadable call is remembered by the re-check: a second run neither
-        # fetches the period again nor warns again, and adds nothing.
-        self.assertEqual(self.account.recheck_gap, 1)
-        self.account.action_sync()
+        self.assertIn(self.groups[2]["group_id"], message)
+        self.assertIn("cannot be read", message)
+        # The unreadable call is remembered by its VBot id: a second run does not fetch
+        # the whole period again, and still says a call is missing.
+        unreadable = self.account.unreadable_ids
+        self.assertEqual(unreadable.mapped("external_id"), [self.groups[2]["group_id"]])
+        self.assertEqual(unreadable.field, "type_call")
+        self.account._run_sync()
         self.assertEqual(set(self.calls().mapped("external_id")), stored)
-        self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
-        self.assertNotIn("fetching the window again", self.account.last_sync_message)
+        self.assertEqual(self.account.last_sync_state, "warning", self.account.last_sync_message)
+        self.assertEqual(self.account.last_sync_log_id.skipped_count, 1)
+        self.assertEqual(self.account.last_sync_log_id.gap_count, 0)
+        self.assertNotIn("fetching the period again", self.account.last_sync_message)
 
 
 @tagged("post_install", "-at_install")
@@ -278,11 +284,13 @@ class TestFetchCallsButton(VbotCase):
         self.assertTrue(expected)
         self.assertEqual(set(partner.vbot_call_ids.mapped("external_id")), expected)
         self.assertEqual(set(self.calls().mapped("external_id")), expected)
-        # VBot was asked for this number only.
+        # VBot was asked for this number only, in its spellings.
         phones = {
             q.get("phone") for _m, path, q in self.sim.state.requests if path.endswith("getAll")
         }
-        self.assertEqual(phones, {customer["phone"]})
+        self.assertEqual(phones, set(search_forms(customer["phone"])))
+        log = self.env["vbot.sync.log"].search([("run_type", "=", "numbers")])
+        self.assertEqual((log.origin, log.state), ("contact", "ok"))
         # The account's last sync result is not a contact's fetch.
         self.assertFalse(self.account.last_sync_state)
 
@@ -309,7 +317,7 @@ class TestFetchCallsButton(VbotCase):
 
 @tagged("post_install", "-at_install")
 class TestSyncLock(TransactionCase):
-    """A sync of an account that another transaction is syncing stops at once."""
+    """A sync of an account that another run is syncing stops at once."""
 
     def test_second_sync_of_a_locked_account_is_refused(self):
         with self.registry.cursor() as cr:
@@ -324,14 +332,14 @@ class TestSyncLock(TransactionCase):
                     "password": "demo",
                 }
             )
+            # Synced a minute ago: "Sync now" runs at once (no backfill to hand over).
+            account.sync_watermark = fields.Datetime.now() - timedelta(minutes=1)
             # Another transaction must see the account: this test commits it, and
             # deletes it at the end.
             cr.commit()  # pylint: disable=invalid-commit
         try:
             with self.registry.cursor() as holder:
-                holder.execute(
-                    "SELECT id FROM vbot_account WHERE id = %s FOR NO KEY UPDATE", [account.id]
-                )
+                holder.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, account.id])
                 mine = self.env["vbot.account"].browse(account.id)
                 action = mine.action_sync()
                 self.assertEqual(action["params"]["type"], "warning")
@@ -339,6 +347,7 @@ class TestSyncLock(TransactionCase):
                 self.assertFalse(mine.sync_log_ids)
                 self.env["vbot.account"]._cron_sync()  # the cron skips it too, without waiting
                 self.assertFalse(mine.sync_log_ids)
+                holder.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, account.id])
                 holder.rollback()
         finally:
             with self.registry.cursor() as cr:

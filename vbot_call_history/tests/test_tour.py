@@ -28,7 +28,7 @@ class TestCallsTour(HttpCase):
         cls.partner = cls.env["res.partner"].create(
             {"name": customer["name"], "mobile": customer["phone"]}
         )
-        cls.account.action_sync()
+        cls.account._run_sync()
 
     def test_contact_calls_tab(self):
         calls = self.env["vbot.call"].search([("partner_id", "=", self.partner.id)])

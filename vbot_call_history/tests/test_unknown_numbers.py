@@ -32,7 +32,7 @@ class TestUnknownNumbers(VbotCase):
         customers = [c for c in cls.sim.state.customers if c["kind"] == "mobile"]
         cls.known = customers[:2]
         cls.Partner.create([{"name": c["name"], "mobile": c["phone"]} for c in cls.known])
-        cls.account.action_sync()
+        cls.account._run_sync()
 
     def wizard(self, action):
         """The dialog an action opens, as the web client would create it."""
@@ -79,7 +79,7 @@ class TestUnknownNumbers(VbotCase):
             ),
             vbot_group("0911222333", "OUTCALL", "ANSWER", when=ago(minutes=3)),
         )
-        self.account.action_sync()
+        self.account._run_sync()
         line = self.Unknown.search([("customer_key", "=", "+84911222333")])
         self.assertEqual(line.customer_name, "Anh Đạt")
         self.assertEqual((line.call_count, line.number), (2, "0911 222 333"))
