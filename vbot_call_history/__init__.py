@@ -2,4 +2,4 @@
 # tests and tools that run without Odoo; the Odoo parts load only when Odoo loads
 # the addon (as ``odoo.addons.vbot_call_history``).
 if __name__.startswith("odoo.addons."):
-    from . import controllers, models
+    from . import controllers, models, wizard

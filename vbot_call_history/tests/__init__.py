@@ -1,8 +1,11 @@
 from . import (
+    test_followup,
     test_i18n,
     test_matching,
+    test_members,
     test_migration,
     test_recording,
+    test_sales_tour,
     test_security,
     test_settings,
     test_sync,
@@ -13,4 +16,5 @@ from . import (
     test_test_connection,
     test_tour,
     test_tour_connection,
+    test_unknown_numbers,
 )

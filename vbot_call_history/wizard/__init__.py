@@ -1,0 +1,1 @@
+from . import vbot_number_assign
