@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Existing databases keep working: a database made by the previous version of the addon (the
-# last commit before the manifest's version changed, or UPGRADE_FROM=<git ref>) syncs calls from
+# commit in scripts/upgrade/previous-version, else the newest commit of main's line whose
+# manifest has another version; UPGRADE_FROM=<git ref> chooses another) syncs calls from
 # the simulator, is upgraded with `-u vbot_call_history` to this version, and must keep every
 # call, its contact, its agent, the watermark and the credentials, then sync again without a
 # duplicate. Run by `make test` (step 4) after the other tests; `make upgrade-check` alone.
@@ -16,13 +17,18 @@ manifest_version() {
 }
 
 current="$(manifest_version < vbot_call_history/__manifest__.py)"
-old_ref="${UPGRADE_FROM:-}"
+# The last landed commit of the previous version (updated when the version changes again).
+old_ref="${UPGRADE_FROM:-$(grep -v '^#' scripts/upgrade/previous-version | head -n 1)}"
+if [ -n "$old_ref" ] && ! git cat-file -e "${old_ref}^{commit}" 2>/dev/null; then
+    echo "The previous version's commit ${old_ref} is not in this clone (a shallow clone?): searching main's line."
+    old_ref=""
+fi
 if [ -z "$old_ref" ]; then
-    # Newest first: the commit that set today's version; its parent is the previous version.
-    for commit in $(git log --format=%H -- vbot_call_history/__manifest__.py 2>/dev/null); do
-        before="$(git show "${commit}^:vbot_call_history/__manifest__.py" 2>/dev/null | manifest_version 2>/dev/null || true)"
-        if [ -n "$before" ] && [ "$before" != "$current" ]; then
-            old_ref="${commit}^"
+    # Along main's own line (first parents, newest first): the newest commit of another version.
+    for commit in $(git rev-list --first-parent HEAD 2>/dev/null); do
+        version="$(git show "${commit}:vbot_call_history/__manifest__.py" 2>/dev/null | manifest_version 2>/dev/null || true)"
+        if [ -n "$version" ] && [ "$version" != "$current" ]; then
+            old_ref="$commit"
             break
         fi
     done

@@ -12,8 +12,11 @@ from vbot_call_history.services.mapping import (
     CALL_TYPES,
     DISPOSITIONS,
     MappingError,
+    classify,
     map_call,
     map_calls,
+    map_member,
+    map_members,
     parse_duration,
     parse_vbot_datetime,
 )
@@ -28,6 +31,9 @@ KEYS = {
     "disposition_raw",
     "customer_number",
     "customer_key",
+    "customer_display",
+    "customer_name",
+    "answered",
     "agent_member_no",
     "agent_member_nos",
     "hotline",
@@ -102,6 +108,9 @@ def test_real_sample():
     assert values["disposition_raw"] == "ANSWER"
     assert values["customer_number"] == "0364307520"
     assert values["customer_key"] == "+84364307520"
+    assert values["customer_display"] == "0364 307 520"
+    assert values["customer_name"] == ""
+    assert values["answered"] is True
     assert values["agent_member_no"] == "104"
     assert values["agent_member_nos"] == ["104"]
     assert values["hotline"] == "842455599940"
@@ -537,3 +546,124 @@ def test_map_calls_keeps_the_good_ones():
     assert [values["external_id"] for values in mapped] == [GROUP_ID, "second"]
     assert [(index, error.field) for index, error in errors] == [(1, "date_create"), (2, "group")]
     assert map_calls([]) == ([], [])
+
+
+# -- what counts as missed -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_call", "disposition", "talk", "call_type", "answered"),
+    [
+        # VBot's MISSCALL is missed whatever else it says.
+        ("MISSCALL", "MISSCALL", "00:00:00", "missed", False),
+        ("MISSCALL", "NOANSWER", "00:00:00", "missed", False),
+        ("MISSCALL", "ANSWER", "00:00:05", "missed", False),
+        # Incoming calls nobody took are missed too (they used to escape the Missed filter).
+        ("INCALL", "NOANSWER", "00:00:00", "missed", False),
+        ("INCALL", "BUSY", "00:00:00", "missed", False),
+        ("INCALL", "CANCEL", "00:00:00", "missed", False),
+        ("INCALL", "DONTCALL", "00:00:00", "missed", False),
+        ("INCALL", "CHANUNAVAIL", "00:00:00", "missed", False),
+        ("INCALL", "INCALL", "00:00:00", "missed", False),
+        ("INCALL", "MORE", "00:00:00", "missed", False),
+        # Someone took it: answered, not missed.
+        ("INCALL", "ANSWER", "00:01:12", "incoming", True),
+        ("INCALL", "SOMEONEANSWERED", "00:01:12", "incoming", True),
+        ("INCALL", "NORMAL_CLEARING", "00:01:12", "incoming", True),
+        # The CallBot took it: neither missed nor answered by a person.
+        ("INCALL", "BOTIVR", "00:00:40", "incoming", False),
+        # An outcome VBot did not document: talk time decides.
+        ("INCALL", "TRANSFERRED", "00:00:30", "incoming", True),
+        ("INCALL", "", "00:00:00", "missed", False),
+        # Outgoing calls are never missed; answered when the customer picked up.
+        ("OUTCALL", "ANSWER", "00:02:00", "outgoing", True),
+        ("OUTCALL", "NOANSWER", "00:00:00", "outgoing", False),
+        ("OUTCALL", "BUSY", "00:00:00", "outgoing", False),
+    ],
+)
+def test_missed_and_answered_are_decided_once(type_call, disposition, talk, call_type, answered):
+    group = real_group()
+    group.update(type_call=type_call, disposition=disposition, time_call=talk)
+    values = map_call(group)
+    assert (values["call_type"], values["answered"]) == (call_type, answered)
+
+
+def test_classify_directly():
+    assert classify("missed", "answer", 10) == ("missed", False)
+    assert classify("incoming", "noanswer", 0) == ("missed", False)
+    assert classify("incoming", "other", 0) == ("missed", False)
+    assert classify("incoming", "other", 3) == ("incoming", True)
+    assert classify("outgoing", "other", 0) == ("outgoing", False)
+
+
+@pytest.mark.parametrize(
+    ("phone", "display"),
+    [
+        ("0364307520", "0364 307 520"),
+        ("84364307520", "0364 307 520"),
+        ("+84364307520", "0364 307 520"),
+        ("01681234567", "0381 234 567"),
+        ("02838221234", "028 3822 1234"),
+        ("19001234", "1900 1234"),
+        ("anonymous", "anonymous"),
+    ],
+)
+def test_customer_number_read_nationally(phone, display):
+    group = real_group()
+    group["caller"][0]["phone"] = phone
+    values = map_call(group)
+    assert values["customer_display"] == display
+    assert values["customer_number"] == phone  # the raw value is kept
+
+
+def test_customer_name_when_vbot_sends_one():
+    group = real_group()
+    group["customerName"] = "  Anh Đạt\x00 "
+    assert map_call(group)["customer_name"] == "Anh Đạt"
+    group["customerName"] = {"not": "text"}
+    assert map_call(group)["customer_name"] == ""
+    group["customerName"] = "x" * 500
+    assert len(map_call(group)["customer_name"]) == 128
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def test_map_member():
+    member = map_member(
+        {
+            "member_name": "Nguyễn Văn An",
+            "member_type": 2,
+            "member_ext_number": 104,
+            "member_no": "104",
+            "member_status": 1,
+            "member_money": 7.1,
+        }
+    )
+    assert member == {"member_no": "104", "name": "Nguyễn Văn An", "ext_number": "104", "status": 1}
+    # Numbers where text is expected, text where numbers are: tolerated.
+    assert map_member({"member_no": 105, "member_status": "x"}) == {
+        "member_no": "105",
+        "name": "",
+        "ext_number": "",
+        "status": None,
+    }
+
+
+@pytest.mark.parametrize("item", [None, "104", {"member_name": "A"}, {"member_no": ""}])
+def test_map_member_rejects(item):
+    with pytest.raises(MappingError):
+        map_member(item)
+
+
+def test_map_members_keeps_the_good_ones_and_the_last_of_a_repeat():
+    members, errors = map_members(
+        [
+            {"member_no": "101", "member_name": "A"},
+            "junk",
+            {"member_no": "101", "member_name": "B"},
+            {"member_no": "102"},
+        ]
+    )
+    assert [(m["member_no"], m["name"]) for m in members] == [("101", "B"), ("102", "")]
+    assert [index for index, _error in errors] == [1]

@@ -14,6 +14,7 @@ from vbot_call_history.services.phone import (
     convert_legacy_mobile,
     match_key,
     match_keys,
+    national_format,
     normalize,
     search_forms,
 )
@@ -244,6 +245,33 @@ def test_fuzz_never_raises_and_stays_idempotent():
             assert match_key(key) == key
         normalize(text)
         convert_legacy_mobile(text)
+
+
+# -- national display format -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("0912345678", "0912 345 678"),
+        ("+84 91-234-5678", "0912 345 678"),
+        ("0084912345678", "0912 345 678"),
+        (84912345678, "0912 345 678"),
+        ("0168 123 4567", "0381 234 567"),  # today's number, the one to dial
+        ("02838221234", "028 3822 1234"),
+        ("(04) 3942 1234", "024 3942 1234"),
+        ("19001234", "1900 1234"),
+        ("1800 123 456", "1800 123 456"),
+        ("+1 650 253 0000", "+1 650-253-0000"),
+        ("anonymous", "anonymous"),
+        (" 101 ", "101"),
+        ("", ""),
+        (None, ""),
+        (True, ""),
+    ],
+)
+def test_national_format(number, shown):
+    assert national_format(number) == shown
 
 
 # -- what Fetch calls asks VBot for (issue 7) ------------------------------------------------

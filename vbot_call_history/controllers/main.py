@@ -3,9 +3,9 @@ import logging
 from odoo import http
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadGateway, NotFound
 
-from ..services.client import VBotError
+from ..services.client import VBotError, VBotRetryableError
 
 _logger = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ class VbotRecordingController(http.Controller):
         or the payload's ``record_file`` when it is on exactly that scheme, host and
         port (the client refuses anything else, and redirects), so neither a VBot URL
         nor a key ever reaches the browser, and no payload can steer the request.
-        Anything that is not a playable recording the user may hear is a plain 404.
+        Anything that is not a playable recording the user may hear is a plain 404; VBot
+        out of reach (after the client's retries) is a 502, so the player can say "try
+        again" rather than "gone".
         """
         call = request.env["vbot.call"].browse(call_id)
         try:
@@ -47,6 +49,9 @@ class VbotRecordingController(http.Controller):
                 urls[0] if urls else client.recording_url(call.external_id),
                 byte_range=request.httprequest.headers.get("Range"),
             )
+        except VBotRetryableError as error:
+            _logger.info("Recording of VBot call %s: VBot out of reach: %s", call.id, error)
+            raise BadGateway() from error
         except (VBotError, UserError) as error:
             _logger.info("Recording of VBot call %s unavailable: %s", call.id, error)
             raise NotFound() from error

@@ -1,4 +1,5 @@
 from . import (
+    mail_activity,
     res_config_settings,
     res_partner,
     res_users,
@@ -7,8 +8,11 @@ from . import (
     vbot_call,
     vbot_call_pending,
     vbot_call_webhook,
+    vbot_member,
+    vbot_number_link,
     vbot_sync_log,
     vbot_sync_run,
+    vbot_unknown_number,
     vbot_unreadable_call,
     vbot_webhook_log,
 )

@@ -2,7 +2,8 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 
-from ..services.phone import match_key
+from ..services.phone import match_key, national_format
+from .access import USER, require
 from .vbot_account import notification
 
 _KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
@@ -36,6 +37,12 @@ class ResPartner(models.Model):
         compute="_compute_vbot_call_ids",
         groups="vbot_call_history.group_vbot_user",
     )
+    vbot_number_notice = fields.Text(
+        "Shared numbers",
+        compute="_compute_vbot_number_notice",
+        groups="vbot_call_history.group_vbot_user",
+        help="Why some calls with this contact's numbers are not on it.",
+    )
 
     @api.depends("phone", "mobile")
     def _compute_vbot_keys(self):
@@ -53,6 +60,64 @@ class ResPartner(models.Model):
             calls = Call.search(partner._vbot_call_domain())
             partner.vbot_call_ids = calls
             partner.vbot_call_count = len(calls)
+
+    def _compute_vbot_number_notice(self):
+        for partner in self:
+            lines = [issue["message"] for issue in partner._vbot_number_issues()]
+            partner.vbot_number_notice = "\n".join(lines) or False
+
+    def _vbot_number_issues(self):
+        """This contact's numbers whose calls are not on it: shared with contacts of other
+        companies (ambiguous, unassigned) or given by hand to another contact.
+
+        A list of ``{company, key, message}``, ambiguous numbers first.
+        """
+        self.ensure_one()
+        keys = self._vbot_keys()
+        if not self.id or not keys:
+            return []
+        Call = self.env["vbot.call"].sudo()
+        issues = []
+        ambiguous = Call._read_group(
+            [("customer_key", "in", list(keys)), ("match_state", "=", "ambiguous")],
+            ["company_id", "customer_key"],
+            ["__count"],
+        )
+        holders = self._vbot_partners_by_key({key for _company, key, _count in ambiguous})
+        for company, key, count in ambiguous:
+            others = [
+                p.display_name
+                for p in holders.get(key, [])
+                if p.commercial_partner_id != self.commercial_partner_id
+                and (not p.company_id or p.company_id == company)
+            ]
+            if not others:
+                continue
+            message = self.env._(
+                "%(number)s is also on %(others)s; its %(count)s calls are unassigned until you choose.",
+                number=national_format(key),
+                others=", ".join(others),
+                count=count,
+            )
+            issues.append({"company": company, "key": key, "message": message})
+        links = (
+            self.env["vbot.number.link"]
+            .sudo()
+            .search([("customer_key", "in", list(keys)), ("partner_id", "!=", self.id)])
+        )
+        for link in links:
+            if link.partner_id.commercial_partner_id == self.commercial_partner_id:
+                continue
+            message = self.env._(
+                "Calls from %(number)s go to %(contact)s, as chosen by %(user)s.",
+                number=link.number or national_format(link.customer_key),
+                contact=link.partner_id.display_name,
+                user=link.create_uid.name,
+            )
+            issues.append(
+                {"company": link.company_id, "key": link.customer_key, "message": message}
+            )
+        return issues
 
     def _vbot_call_domain(self):
         """The calls shown on these contacts: their own and their contacts' calls.
@@ -117,9 +182,39 @@ class ResPartner(models.Model):
                     by_key[key].append(partner)
         return by_key
 
+    @api.model
+    def name_search(self, name="", args=None, operator="ilike", limit=100):
+        """Contacts first that the context names as candidates (``vbot_candidate_ids``):
+        the contacts sharing a number, when a user picks the one its calls go to."""
+        result = super().name_search(name, args, operator, limit)
+        ids = self.env.context.get("vbot_candidate_ids")
+        if not isinstance(ids, list | tuple):
+            return result
+        ids = [i for i in ids if isinstance(i, int)]
+        if not ids:
+            return result
+        first = super().name_search(name, [*(args or []), ("id", "in", ids)], operator, limit)
+        seen = {row[0] for row in first}
+        return (first + [row for row in result if row[0] not in seen])[:limit]
+
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
+    def action_vbot_choose_number(self):
+        """Choose which contact a shared number's calls go to (from the Calls tab)."""
+        require(self.env, USER)
+        self.ensure_one()
+        self.check_access("read")
+        issues = self._vbot_number_issues()
+        if not issues:
+            return notification(
+                self.env._("Shared numbers"),
+                self.env._("Every call with this contact's numbers is on a contact."),
+            )
+        issue = issues[0]
+        require(self.env, USER, issue["company"])
+        return self.env["vbot.number.assign"]._open(issue["company"], issue["key"], "link")
+
     def action_vbot_open_calls(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("vbot_call_history.vbot_call_action")

@@ -9,7 +9,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.tools import config
 
-from ..services.client import VBotClient, VBotError, VBotURLRefused
+from ..services.client import VBotClient, VBotError, VBotResponseError, VBotURLRefused
+from ..services.mapping import map_members
 from ..services.urlpolicy import UrlPolicy, UrlRefused
 from ..services.windows import cron_budget
 
@@ -245,6 +246,36 @@ class VbotAccount(models.Model):
     call_count = fields.Integer("Calls", compute="_compute_call_count")
     sync_log_ids = fields.One2many("vbot.sync.log", "account_id", "Sync log", readonly=True)
 
+    # Missed calls: follow-ups
+    callback_activity = fields.Boolean(
+        "Call-back activities",
+        default=True,
+        help="A missed call from a contact's number makes one Call back activity on the "
+        "contact, done by itself when an answered call with the contact is stored.",
+    )
+    callback_deadline_hours = fields.Integer(
+        "Call back within (hours)",
+        default=4,
+        help="The activity is due this many hours after the first missed call.",
+    )
+    callback_max_age_hours = fields.Integer(
+        "Follow up calls of the last (hours)",
+        default=24,
+        help="A missed call older than this when it is synced (a backfill of history) makes "
+        "no activity and is not listed to call back.",
+    )
+    callback_user_id = fields.Many2one(
+        "res.users",
+        "Otherwise assign to",
+        domain=[("share", "=", False)],
+        help="Who calls back when the contact has no salesperson and the call's agent is "
+        "no user who may see the contact.",
+    )
+    # Agents
+    member_ids = fields.One2many("vbot.member", "account_id", "Agents")
+    member_count = fields.Integer("Number of agents", compute="_compute_member_count")
+    members_synced = fields.Datetime("Agents synced", readonly=True, copy=False)
+
     _sql_constraints = [
         ("company_uniq", "unique(company_id)", "A company has one VBot account."),
         (
@@ -263,6 +294,16 @@ class VbotAccount(models.Model):
             "recheck_positive",
             "check(recheck_hours >= 0)",
             "The re-check period cannot be negative.",
+        ),
+        (
+            "callback_deadline_positive",
+            "check(callback_deadline_hours >= 0)",
+            "The call-back deadline cannot be negative.",
+        ),
+        (
+            "callback_max_age_positive",
+            "check(callback_max_age_hours > 0)",
+            "Missed calls to follow up must reach back at least one hour.",
         ),
         (
             "deep_check_days_positive",
@@ -298,6 +339,15 @@ class VbotAccount(models.Model):
         )
         for account in self:
             account.call_count = counts.get(account, 0)
+
+    def _compute_member_count(self):
+        counts = dict(
+            self.env["vbot.member"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.member_count = counts.get(account, 0)
 
     @api.depends("sync_watermark", "sync_history_start", "slice_hours", "sync_window_hours")
     def _compute_sync_progress(self):
@@ -559,6 +609,28 @@ class VbotAccount(models.Model):
         action["domain"] = [("account_id", "=", self.id)]
         return action
 
+    def action_sync_members(self):
+        """Fetch the account's agents from VBot now; then map them to users."""
+        account = self._check_vbot_caller()
+        self.ensure_one()
+        try:
+            message, kind = account._sync_members()
+        except VBotError as error:
+            raise UserError(
+                self.env._("VBot did not list its agents: %(error)s", error=error)
+            ) from error
+        return notification(self.env._("VBot agents"), message, kind, reload=True)
+
+    def action_open_members(self):
+        self._check_vbot_caller()
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "vbot_call_history.vbot_member_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
     # ------------------------------------------------------------------
     # The scheduled action
     # ------------------------------------------------------------------
@@ -615,6 +687,17 @@ class VbotAccount(models.Model):
                 cron._trigger(fields.Datetime.now() + timedelta(minutes=5))
             elif "budget" in {event.get("code") for event in log.events or []}:
                 cron._trigger()
+
+    @api.model
+    def _cron_sync_members(self):
+        """Refresh every active account's agents (names change, agents come and go)."""
+        for account in self.sudo().search([("active", "=", True)]):
+            try:
+                account._sync_members()
+            except (VBotError, UserError) as error:
+                _logger.warning("VBot agents of account %s not synced: %s", account.id, error)
+            if not _testing():
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _has_backlog(self):
         """More than one window behind (or never synced): a backfill, not a quick sync."""
@@ -708,6 +791,85 @@ class VbotAccount(models.Model):
         """A UTC datetime as VBot's users read it (the account's time zone)."""
         local = pytz.utc.localize(utc_datetime).astimezone(pytz.timezone(self.timezone or "UTC"))
         return local.strftime("%d/%m/%Y %H:%M:%S")
+
+    # ------------------------------------------------------------------
+    # Agents
+    # ------------------------------------------------------------------
+    def _sync_members(self):
+        """Store VBot's agents of this account; returns ``(message, notification kind)``.
+
+        Agents VBot no longer lists stay (their calls keep their user), marked as not
+        listed. Extensions seen in calls that VBot does not list are added too, so every
+        agent of the history can be mapped even when VBot's members API is not available
+        (older accounts answer 404): then only those are listed, with a warning.
+        """
+        self.ensure_one()
+        Member = self.env["vbot.member"].sudo().with_context(active_test=False)
+        existing = {m.member_no: m for m in Member.search([("account_id", "=", self.id)])}
+        listed, errors, refused = [], [], None
+        try:
+            listed, errors = map_members(self._make_client().iter_members())
+        except VBotResponseError as error:
+            refused = error
+        created = 0
+        for values in listed:
+            vals = {
+                "name": values["name"],
+                "ext_number": values["ext_number"],
+                "vbot_status": values["status"] or 0,
+                "in_vbot": True,
+                "active": True,
+            }
+            member = existing.get(values["member_no"])
+            if member:
+                changed = {k: v for k, v in vals.items() if (member[k] or False) != (v or False)}
+                if changed:
+                    member.write(changed)
+            else:
+                existing[values["member_no"]] = Member.create(
+                    {"account_id": self.id, "member_no": values["member_no"], **vals}
+                )
+                created += 1
+        if refused is None:
+            names = {values["member_no"] for values in listed}
+            Member.browse(
+                [m.id for no, m in existing.items() if no not in names and m.in_vbot]
+            ).write({"in_vbot": False})
+        # Extensions of the history that VBot does not list.
+        self.env["vbot.call"].flush_model(["agent_member_no"])
+        self.env.cr.execute(
+            "SELECT DISTINCT agent_member_no FROM vbot_call"
+            " WHERE account_id = %s AND agent_member_no <> ''",
+            [self.id],
+        )
+        seen = [row[0] for row in self.env.cr.fetchall() if row[0] not in existing]
+        if seen:
+            Member.create(
+                [{"account_id": self.id, "member_no": no, "in_vbot": False} for no in seen]
+            )
+        self.members_synced = fields.Datetime.now()
+        if refused is not None:
+            message = self.env._(
+                "VBot did not list its agents (%(error)s); the %(count)s extensions seen in "
+                "calls are listed instead.",
+                error=refused,
+                count=len(seen),
+            )
+            return message, "warning"
+        message = self.env._(
+            "%(count)s agents listed by VBot, %(new)s new; %(seen)s more seen in calls only.",
+            count=len(listed),
+            new=created,
+            seen=len(seen),
+        )
+        if errors:
+            message += " " + self.env._(
+                "%(count)s unreadable agents skipped: %(errors)s",
+                count=len(errors),
+                errors="; ".join(str(error) for _index, error in errors[:5]),
+            )
+            return message, "warning"
+        return message, "success"
 
     # ------------------------------------------------------------------
     # Client

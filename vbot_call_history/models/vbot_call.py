@@ -1,19 +1,26 @@
 import logging
 import uuid
 from collections import defaultdict
+from datetime import timedelta
 
 import psycopg2
+import pytz
+from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.sql import create_index
 
-from ..services.mapping import CALL_TYPES, DISPOSITIONS, MappingError
+from ..services.mapping import CALL_TYPES, DISPOSITIONS, MappingError, classify
+from ..services.phone import match_key, national_format
+from .access import MANAGER, USER, require
 
 _logger = logging.getLogger(__name__)
 
 # What identifies a stored call; everything else a later sync may change (a recording
 # that appeared, a corrected disposition, a cost billed later). How it first arrived stays.
 _IDENTITY_FIELDS = ("account_id", "company_id", "external_id", "origin")
+# Set when a call is first stored, then kept by the follow-up (see _update_callbacks).
+_CREATE_ONLY_FIELDS = ("callback_state",)
 
 # What may go wrong storing one call. Errors of concurrency (serialization failure,
 # deadlock, lock timeout, cancelled query) are not a call's fault: they stop the run.
@@ -75,6 +82,13 @@ class VbotCall(models.Model):
         required=True,
         index=True,
         readonly=True,
+        help="Missed: an incoming call nobody answered (VBot's missed calls, and incoming "
+        "calls that rang unanswered, were busy, cancelled or rejected).",
+    )
+    is_answered = fields.Boolean(
+        "Answered",
+        readonly=True,
+        help="Someone talked with the customer (either direction).",
     )
     disposition = fields.Selection(
         [(key, label) for key, label, _vi in DISPOSITIONS] + [("other", "Other")],
@@ -83,7 +97,19 @@ class VbotCall(models.Model):
         readonly=True,
     )
     disposition_raw = fields.Char("Outcome (as sent by VBot)", readonly=True)
-    customer_number = fields.Char("Customer number", readonly=True)
+    customer_number = fields.Char("Number as sent by VBot", readonly=True)
+    customer_display = fields.Char(
+        "Number", readonly=True, help="The customer's number as people write it."
+    )
+    customer_name = fields.Char(
+        "Name sent by VBot", readonly=True, help="The customer's name, when VBot sent one."
+    )
+    number_search = fields.Char(
+        "Phone number",
+        compute="_compute_number_search",
+        search="_search_number_search",
+        help="Finds calls with a number, whatever its format.",
+    )
     customer_key = fields.Char(
         "Customer number key",
         index=True,
@@ -93,6 +119,9 @@ class VbotCall(models.Model):
     )
     partner_id = fields.Many2one(
         "res.partner", "Contact", index=True, readonly=True, ondelete="set null"
+    )
+    partner_name = fields.Char(
+        "Contact name", related="partner_id.name", help="The contact's own name (no company)."
     )
     match_state = fields.Selection(
         [
@@ -141,6 +170,36 @@ class VbotCall(models.Model):
         "webhook as it ended, or a contact's Fetch calls.",
     )
 
+    # Follow-up of missed calls (see _update_callbacks).
+    callback_state = fields.Selection(
+        [
+            ("pending", "To call back"),
+            ("done", "Called back"),
+            ("closed", "Closed by hand"),
+            ("stale", "Too old to follow up"),
+        ],
+        "Call-back",
+        readonly=True,
+        index="btree_not_null",
+        help="For missed calls with a number: to call back until a later answered call with "
+        "that number or contact is stored, or its Call back activity is closed by hand.",
+    )
+    called_back_call_id = fields.Many2one(
+        "vbot.call", "Called back by", readonly=True, ondelete="set null"
+    )
+    is_mine = fields.Boolean(
+        "My calls",
+        compute="_compute_is_mine",
+        search="_search_is_mine",
+        help="Calls I took and calls with the contacts I am the salesperson of.",
+    )
+    callback_mine = fields.Boolean(
+        "Mine to call back",
+        compute="_compute_is_mine",
+        search="_search_callback_mine",
+        help="Missed calls to call back that are mine, or whose Call back activity is mine.",
+    )
+
     _sql_constraints = [
         (
             "external_id_account_uniq",
@@ -167,6 +226,29 @@ class VbotCall(models.Model):
             ["partner_id", "call_date DESC", "id DESC"],
             where="partner_id IS NOT NULL",
         )
+        # Answered calls after a date, by number or by contact: closing call-backs.
+        create_index(
+            self.env.cr,
+            "vbot_call_answered_key_date_idx",
+            self._table,
+            ["customer_key", "call_date"],
+            where="is_answered",
+        )
+        create_index(
+            self.env.cr,
+            "vbot_call_answered_partner_date_idx",
+            self._table,
+            ["partner_id", "call_date"],
+            where="is_answered",
+        )
+        # The Unknown numbers list groups these calls by number.
+        create_index(
+            self.env.cr,
+            "vbot_call_unknown_number_idx",
+            self._table,
+            ["company_id", "customer_key"],
+            where="match_state IN ('unmatched', 'ambiguous') AND customer_key IS NOT NULL",
+        )
         return res
 
     @api.depends("call_type", "customer_number", "partner_id")
@@ -181,6 +263,64 @@ class VbotCall(models.Model):
         for call in self:
             call.talk_duration_display = _format_seconds(call.talk_duration)
             call.duration_display = _format_seconds(call.duration)
+
+    def _compute_number_search(self):
+        for call in self:
+            call.number_search = call.customer_display
+
+    def _search_number_search(self, operator, value):
+        if operator in ("=", "ilike", "like", "=ilike") and isinstance(value, str):
+            key = match_key(value)
+            if key:
+                return [("customer_key", "=", key)]
+            return [
+                "|",
+                ("customer_number", "ilike", value),
+                ("customer_display", "ilike", value),
+            ]
+        return [("customer_display", operator, value)]
+
+    def _compute_is_mine(self):
+        uid = self.env.uid
+        for call in self:
+            call.is_mine = uid in (call.user_id.id, call.partner_id.user_id.id)
+            call.callback_mine = call.callback_state == "pending" and call.is_mine
+
+    def _search_is_mine(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(operator)
+        mine = [
+            "|",
+            "|",
+            ("user_id", "=", self.env.uid),
+            ("partner_id.user_id", "=", self.env.uid),
+            ("partner_id.commercial_partner_id.user_id", "=", self.env.uid),
+        ]
+        return mine if (operator == "=") == value else ["!", *mine]
+
+    def _search_callback_mine(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(operator)
+        # The contacts whose Call back activity is assigned to me (a few per user).
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("vbot_callback", "=", True),
+                    ("res_model", "=", "res.partner"),
+                    ("user_id", "=", self.env.uid),
+                ],
+                ["res_id"],
+            )
+        )
+        mine = [
+            ("callback_state", "=", "pending"),
+            "|",
+            ("partner_id", "in", activities.mapped("res_id")),
+            *self._search_is_mine("=", True),
+        ]
+        return mine if (operator == "=") == value else ["!", "&", *mine]
 
     # ------------------------------------------------------------------
     # Storing what the sync fetched
@@ -220,12 +360,19 @@ class VbotCall(models.Model):
             elif call.payload != vals["payload"]:
                 if call.has_recording and not vals["has_recording"]:
                     vals.update(has_recording=True, recording_urls=call.recording_urls)
-                call.write({k: v for k, v in vals.items() if k not in _IDENTITY_FIELDS})
+                call.write(
+                    {
+                        k: v
+                        for k, v in vals.items()
+                        if k not in _IDENTITY_FIELDS and k not in _CREATE_ONLY_FIELDS
+                    }
+                )
                 updated |= call
         created = self.create(to_create) if to_create else self.browse()
         self.env["vbot.call.pending"]._apply_recordings(account, created | existing)
         (created | updated)._match_partners()
         (created | updated)._match_users()
+        (created | updated)._after_store()
         return created, updated
 
     @api.model
@@ -304,16 +451,29 @@ class VbotCall(models.Model):
 
     @api.model
     def _prepare_vals(self, account, values):
+        call_type, answered = values["call_type"], values.get("answered")
+        if answered is None:
+            # Values not made by map_call (e.g. a webhook's own mapping): what counts as
+            # missed and answered is still decided by classify.
+            call_type, answered = classify(
+                call_type, values["disposition"], values["talk_duration"]
+            )
+            values = dict(values, call_type=call_type)
         return {
             "account_id": account.id,
             "company_id": account.company_id.id,
             "external_id": values["external_id"],
             "call_date": values["call_date"],
-            "call_type": values["call_type"],
+            "call_type": call_type,
+            "is_answered": answered,
             "disposition": values["disposition"],
             "disposition_raw": values["disposition_raw"],
             "customer_number": values["customer_number"],
             "customer_key": values["customer_key"] or False,
+            "customer_display": values.get("customer_display")
+            or national_format(values["customer_number"]),
+            "customer_name": values.get("customer_name") or False,
+            "callback_state": self._initial_callback_state(account, values),
             "agent_member_no": values["agent_member_no"],
             "hotline": values["hotline"],
             "talk_duration": values["talk_duration"],
@@ -323,6 +483,15 @@ class VbotCall(models.Model):
             "recording_urls": values["record_urls"],
             "payload": values["payload"],
         }
+
+    @api.model
+    def _initial_callback_state(self, account, values):
+        """A new missed call with a number is to call back, unless older than the account's
+        follow-up age when stored (history synced late): then it is only history."""
+        if values["call_type"] != "missed" or not values["customer_key"]:
+            return False
+        oldest = fields.Datetime.now() - timedelta(hours=account.callback_max_age_hours)
+        return "pending" if values["call_date"] >= oldest else "stale"
 
     # ------------------------------------------------------------------
     # Matching calls to contacts
@@ -334,17 +503,22 @@ class VbotCall(models.Model):
         whose phone or mobile key is one of the calls' keys. One contact: link it.
         Several under one commercial entity: link that company. Several in
         different companies: leave the call unmatched and keep the candidates.
-        Only calls whose link changes are written, in one UPDATE.
+        Only calls whose link changes are written, in one UPDATE. Returns the contacts
+        (before and after) of the calls to call back that moved.
         """
         if not self:
-            return
+            return set()
         keys = {key for key in self.mapped("customer_key") if key}
         candidates_by_key = self.env["res.partner"]._vbot_partners_by_key(keys)
+        # A number a user linked to one contact by hand goes to that contact.
+        chosen = self.env["vbot.number.link"]._partners_by_key(keys)
         changes = []
         candidate_changes = defaultdict(lambda: self.browse())
         for call in self:
             if not call.customer_key:
                 state, partner_id, candidate_ids = "no_number", False, ()
+            elif chosen_partner := chosen.get((call.company_id.id, call.customer_key)):
+                state, partner_id, candidate_ids = "matched", chosen_partner.id, ()
             else:
                 partners = [
                     p
@@ -356,7 +530,13 @@ class VbotCall(models.Model):
                 changes.append((call.id, state, partner_id or None))
             if tuple(call.candidate_partner_ids.ids) != candidate_ids:
                 candidate_changes[candidate_ids] |= call
+        moved_partner_ids = set()
         if changes:
+            # Missed calls waiting for a call-back take their activity along.
+            changed = self.browse([change[0] for change in changes])
+            new_partner = {change[0]: change[2] for change in changes}
+            for call in changed.filtered(lambda c: c.callback_state == "pending"):
+                moved_partner_ids.update((call.partner_id.id, new_partner[call.id]))
             self.flush_recordset(["match_state", "partner_id"])
             rows = ", ".join(["(%s, %s, %s::int)"] * len(changes))
             self.env.cr.execute(
@@ -376,7 +556,10 @@ class VbotCall(models.Model):
             calls.write({"candidate_partner_ids": [(6, 0, list(candidate_ids))]})
         if changes:
             # The contacts' call lists and counts are computed from these links.
-            self.env["res.partner"].invalidate_model(["vbot_call_ids", "vbot_call_count"])
+            self.env["res.partner"].invalidate_model(
+                ["vbot_call_ids", "vbot_call_count", "vbot_number_notice"]
+            )
+        return moved_partner_ids
 
     @api.model
     def _rematch_keys(self, keys, extra_domain=()):
@@ -385,27 +568,330 @@ class VbotCall(models.Model):
         if not keys:
             return
         calls = self.sudo().search([("customer_key", "in", list(keys)), *extra_domain])
-        calls._match_partners()
+        # Missed calls waiting for a call-back take their Call back activity along.
+        self._reconcile_callback_activities(calls._match_partners())
 
     def _match_users(self):
-        """Set the agent (user) of calls whose extension is mapped to a user."""
+        """Set the agent (user) of calls whose VBot member (agent) is mapped to a user.
+
+        The mapping is the account's agents list (``vbot.member``), one query per page.
+        """
         member_nos = {no for no in self.mapped("agent_member_no") if no}
-        users = (
-            self.env["res.users"].sudo().search([("vbot_member_no", "in", list(member_nos))])
-            if member_nos
-            else self.env["res.users"]
-        )
-        by_company_no = {}
-        for user in users:
-            for company in user.company_ids:
-                by_company_no.setdefault((company.id, user.vbot_member_no), user.id)
+        by_account_no = self.env["vbot.member"]._users_by_member_no(self.account_id.ids, member_nos)
         groups = defaultdict(lambda: self.browse())
         for call in self:
-            user_id = by_company_no.get((call.company_id.id, call.agent_member_no), False)
+            user_id = by_account_no.get((call.account_id.id, call.agent_member_no), False)
             if call.user_id.id != user_id:
                 groups[user_id] |= call
         for user_id, calls in groups.items():
             calls.write({"user_id": user_id})
+
+    # ------------------------------------------------------------------
+    # After a page of calls is stored: missed calls become follow-ups
+    # ------------------------------------------------------------------
+    def _after_store(self):
+        """Run once per stored page, whatever stored it (the sync, a contact's Fetch, a
+        webhook): missed calls get a call-back to do, answered calls close earlier ones.
+
+        Set-based: a few queries per page, never one per call. Skipped while the sync
+        probes which value the database refused (``vbot_store_probe``, rolled back).
+        """
+        if self and not self.env.context.get("vbot_store_probe"):
+            self._update_callbacks()
+
+    def _update_callbacks(self):
+        """Give these calls their call-back state and keep the contacts' activities right.
+
+        1. A new missed call with a number came *to call back*, or *too old* when older
+           than the account's follow-up age (a backfill), from ``_prepare_vals``; here an
+           updated call VBot corrected gets or drops its state.
+        2. A missed call to call back is *called back* by the first later answered call
+           (either direction) with its number or its contact: one UPDATE covers both the
+           missed calls of this page and the earlier ones the page's answered calls close.
+        3. The contacts concerned get one Call back activity, or have it marked done.
+        """
+        self.flush_recordset()
+        cr = self.env.cr
+        ids = self.ids
+        cr.execute(
+            """
+            UPDATE vbot_call AS c
+               SET callback_state = CASE
+                       WHEN c.call_type <> 'missed' OR c.customer_key IS NULL THEN NULL
+                       WHEN c.call_date >= (now() AT TIME ZONE 'UTC')
+                            - make_interval(hours => a.callback_max_age_hours) THEN 'pending'
+                       ELSE 'stale'
+                   END
+              FROM vbot_account AS a
+             WHERE c.id = ANY(%s)
+               AND a.id = c.account_id
+               AND (c.call_type = 'missed' AND c.customer_key IS NOT NULL)
+                   IS DISTINCT FROM (c.callback_state IS NOT NULL)
+            RETURNING c.id, c.partner_id, c.callback_state
+            """,
+            [ids],
+        )
+        rows = cr.fetchall()
+        touched = {row[0] for row in rows}
+        if touched:
+            self.browse(touched).invalidate_recordset(["callback_state"])
+        # The contacts of the calls to call back, and of calls that stopped being missed;
+        # a call too old to follow up changes no activity.
+        partner_ids = {row[1] for row in rows if row[1] and row[2] != "stale"}
+        pending = self.filtered(lambda call: call.callback_state == "pending")
+        partner_ids.update(pending.partner_id.ids)
+        answered = self.filtered("is_answered")
+        if not (pending or answered):
+            if partner_ids:
+                self._reconcile_callback_activities(partner_ids)
+            return
+        # PostgreSQL would JIT-compile this query when a fresh backfill has no statistics
+        # yet (its estimated cost then looks huge): that costs half a second a page for a
+        # query that runs in milliseconds.
+        cr.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+        jit = cr.fetchone()[0]
+        cr.execute(
+            """
+            WITH missed AS (
+                    SELECT id, company_id, customer_key, partner_id, call_date
+                      FROM vbot_call
+                     WHERE id = ANY(%s) AND callback_state = 'pending'
+                     UNION
+                    SELECT id, company_id, customer_key, partner_id, call_date
+                      FROM vbot_call
+                     WHERE callback_state = 'pending'
+                       AND (customer_key = ANY(%s) OR partner_id = ANY(%s))
+            ), closing AS (
+                    SELECT t.id, (
+                            -- The first answered call after it, by number or by contact:
+                            -- two range scans of the partial indexes, whatever the table's
+                            -- statistics say (company_id + 0 keeps its index out of the
+                            -- plan: a fresh backfill has no statistics yet).
+                            SELECT f.id FROM (
+                                (SELECT a.id, a.call_date FROM vbot_call AS a
+                                  WHERE a.is_answered AND a.customer_key = t.customer_key
+                                    AND a.call_date > t.call_date
+                                    AND a.company_id + 0 = t.company_id
+                                  ORDER BY a.call_date, a.id LIMIT 1)
+                                UNION ALL
+                                (SELECT a.id, a.call_date FROM vbot_call AS a
+                                  WHERE a.is_answered AND a.partner_id = t.partner_id
+                                    AND a.call_date > t.call_date
+                                    AND a.company_id + 0 = t.company_id
+                                  ORDER BY a.call_date, a.id LIMIT 1)
+                            ) AS f
+                            ORDER BY f.call_date, f.id LIMIT 1
+                           ) AS answer_id
+                      FROM missed AS t
+            )
+            UPDATE vbot_call AS m
+               SET callback_state = 'done', called_back_call_id = closing.answer_id
+              FROM closing
+             WHERE m.id = closing.id AND closing.answer_id IS NOT NULL
+            RETURNING m.id, m.partner_id, m.called_back_call_id
+            """,
+            [
+                pending.ids,
+                [key for key in answered.mapped("customer_key") if key],
+                answered.partner_id.ids,
+            ],
+        )
+        closed = cr.fetchall()
+        cr.execute("SELECT set_config('jit', %s, true)", [jit])
+        answers = {}
+        for call_id, partner_id, answer_id in closed:
+            touched.add(call_id)
+            if partner_id:
+                partner_ids.add(partner_id)
+                answers[partner_id] = max(answers.get(partner_id, 0), answer_id)
+        if touched:
+            self.browse(touched).invalidate_recordset(["callback_state", "called_back_call_id"])
+        if partner_ids:
+            self._reconcile_callback_activities(partner_ids, answers)
+
+    @api.model
+    def _reconcile_callback_activities(self, partner_ids, answers=None):
+        """One open Call back activity per contact with missed calls to call back, none else.
+
+        ``answers`` ({partner id: answered call id}) names the call that closed a contact's
+        missed calls: its activity is marked done with a note naming that call. An activity
+        whose calls went elsewhere (a contact's number changed) is removed quietly. Runs
+        with superuser rights: it follows stored calls, whoever stored them.
+        """
+        partner_ids = sorted({pid for pid in partner_ids if pid})
+        if not partner_ids:
+            return
+        answers = answers or {}
+        calls = self.sudo().search_fetch(
+            [("callback_state", "=", "pending"), ("partner_id", "in", partner_ids)],
+            ["partner_id", "call_date", "account_id", "company_id", "user_id", "customer_display"],
+            order="call_date desc, id desc",
+        )
+        pending = defaultdict(lambda: self.sudo().browse())
+        for call in calls:
+            pending[call.partner_id.id] |= call
+        # No e-mail per activity: they show in the assignee's activities menu at once.
+        Activity = (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(vbot_callback_auto=True, mail_activity_quick_update=True)
+        )
+        activities = Activity.search(
+            [
+                ("vbot_callback", "=", True),
+                ("res_model", "=", "res.partner"),
+                ("res_id", "in", partner_ids),
+            ],
+            order="id",
+        )
+        by_partner = {}
+        for activity in activities:
+            if activity.res_id in by_partner:
+                activity.unlink()  # one per contact, whatever happened before
+            else:
+                by_partner[activity.res_id] = activity
+        partners = self.env["res.partner"].sudo().browse(partner_ids)
+        to_create = []
+        for partner in partners:
+            missed = pending.get(partner.id)
+            activity = by_partner.get(partner.id)
+            if missed:
+                account = missed[0].account_id
+                if activity:
+                    note = self._callback_note(missed, activity.user_id, account)
+                    if str(activity.note or "") != str(note):
+                        activity.note = note
+                elif account.callback_activity:
+                    values = self._callback_activity_values(partner, missed, account)
+                    if values:
+                        to_create.append(values)
+            elif activity:
+                answer = self.sudo().browse(answers.get(partner.id))
+                if answer:
+                    activity.action_feedback(feedback=answer._callback_done_text(activity.user_id))
+                else:
+                    activity.unlink()
+        if to_create:
+            Activity.create(to_create)
+
+    def _callback_activity_values(self, partner, missed, account):
+        """The values of a new Call back activity for ``partner``'s ``missed`` calls (None
+        when no user may see the contact)."""
+        user = self._callback_assignee(partner, missed[0], account)
+        if not user:
+            _logger.warning(
+                "VBot: no user may call back contact %s (account %s); no activity made",
+                partner.id,
+                account.id,
+            )
+            return None
+        first = missed[-1]
+        tz = pytz.timezone(user.tz or account.timezone or "UTC")
+        due = pytz.utc.localize(first.call_date + timedelta(hours=account.callback_deadline_hours))
+        env = self.with_context(lang=user.lang or self.env.lang).env
+        return {
+            "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "res_id": partner.id,
+            "activity_type_id": self.env["ir.model.data"]._xmlid_to_res_id(
+                "mail.mail_activity_data_call", raise_if_not_found=False
+            ),
+            "summary": env._("Call back"),
+            "note": self._callback_note(missed, user, account),
+            "user_id": user.id,
+            "date_deadline": due.astimezone(tz).date(),
+            "vbot_callback": True,
+        }
+
+    @api.model
+    def _callback_assignee(self, partner, call, account):
+        """Who calls back: the contact's salesperson, else the agent the call rang, else the
+        account's follow-up user, else a VBot manager of the company; the first internal
+        user who may see the contact and the call's company. Nobody when none may."""
+
+        def candidates():
+            yield from (partner.user_id, partner.commercial_partner_id.user_id, call.user_id)
+            yield account.callback_user_id
+            group_id = self.env["ir.model.data"]._xmlid_to_res_id(MANAGER)
+            yield from self.env["res.groups"].sudo().browse(group_id).users.sorted("id")
+
+        for user in candidates():
+            if (
+                user
+                and user.active
+                and not user.share
+                and call.company_id in user.company_ids
+                and partner.with_user(user).has_access("read")
+            ):
+                return user
+        return self.env["res.users"]
+
+    @api.model
+    def _callback_note(self, missed, user, account):
+        """The activity's note: how many missed calls, from which number, the last when."""
+        last = missed[0]
+        env = self.with_context(lang=user.lang or self.env.lang).env
+        when = _local(last.call_date, user.tz or account.timezone)
+        numbers = ", ".join(dict.fromkeys(n for n in missed.mapped("customer_display") if n))
+        if len(missed) == 1:
+            text = env._("Missed call from %(number)s on %(date)s.", number=numbers, date=when)
+        else:
+            text = env._(
+                "%(count)s missed calls from %(number)s, the last on %(date)s.",
+                count=len(missed),
+                number=numbers,
+                date=when,
+            )
+        return Markup("<p>%s</p>") % text
+
+    def _callback_done_text(self, user):
+        """The feedback of a Call back activity this answered call closed."""
+        self.ensure_one()
+        env = self.with_context(lang=user.lang or self.env.lang).env
+        agent = self.user_id.name or self.agent_member_no or env._("an unknown agent")
+        return env._(
+            "Called back: %(direction)s call on %(date)s with %(agent)s (%(duration)s).",
+            direction=dict(self._fields["call_type"]._description_selection(env)).get(
+                self.call_type, ""
+            ),
+            date=_local(self.call_date, user.tz or self.account_id.timezone),
+            agent=agent,
+            duration=_format_seconds(self.talk_duration),
+        )
+
+    @api.model
+    def _close_callbacks_by_hand(self, partner_ids):
+        """A Call back activity was marked done or cancelled by a user: its contact's missed
+        calls need no call-back any more (a later missed call starts a new one)."""
+        partner_ids = [pid for pid in partner_ids if pid]
+        if not partner_ids:
+            return
+        self.env.cr.execute(
+            """
+            UPDATE vbot_call SET callback_state = 'closed'
+             WHERE callback_state = 'pending' AND partner_id = ANY(%s)
+            RETURNING id
+            """,
+            [partner_ids],
+        )
+        closed = [row[0] for row in self.env.cr.fetchall()]
+        self.browse(closed).invalidate_recordset(["callback_state"])
+
+    # ------------------------------------------------------------------
+    # Actions: unknown numbers
+    # ------------------------------------------------------------------
+    def action_create_contact(self):
+        """Create a contact for this call's number (a dialog pre-filled with it)."""
+        require(self.env, USER, self)
+        self.ensure_one()
+        return self.env["vbot.number.assign"]._open(
+            self.company_id, self.customer_key, "create", name=self.customer_name
+        )
+
+    def action_link_contact(self):
+        """Give this call's number to an existing contact (ambiguous candidates first)."""
+        require(self.env, USER, self)
+        self.ensure_one()
+        return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
 
 
 def _raise_if_concurrency(error):
@@ -445,3 +931,12 @@ def _format_seconds(seconds):
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
+
+
+def _local(utc_datetime, tz_name):
+    """A naive UTC datetime as ``DD/MM/YYYY HH:MM`` in ``tz_name`` (UTC when unknown)."""
+    try:
+        zone = pytz.timezone(tz_name or "UTC")
+    except pytz.UnknownTimeZoneError:
+        zone = pytz.utc
+    return pytz.utc.localize(utc_datetime).astimezone(zone).strftime("%d/%m/%Y %H:%M")

@@ -107,7 +107,8 @@ class VbotCall(models.Model):
 
     @api.model
     def _webhook_ring_users(self, account, member_nos):
-        """The VBot users of the account's company whose extension is rung, else all."""
+        """The VBot users of the account's company mapped to the rung agent (the account's
+        agents, ``vbot.member``), else every VBot user of the company."""
         group = self.env.ref("vbot_call_history.group_vbot_user")
         domain = [
             ("share", "=", False),
@@ -117,7 +118,12 @@ class VbotCall(models.Model):
         Users = self.env["res.users"].sudo().with_context(active_test=True)
         users = Users
         if member_nos:
-            users = Users.search([*domain, ("vbot_member_no", "in", list(member_nos))])
+            mapped = (
+                self.env["vbot.member"].sudo()._users_by_member_no(account.ids, set(member_nos))
+            )
+            user_ids = {user_id for user_id in mapped.values() if user_id}
+            if user_ids:
+                users = Users.search([*domain, ("id", "in", list(user_ids))])
         return users or Users.search(domain)
 
     @api.model
@@ -163,6 +169,14 @@ class VbotCall(models.Model):
             "calls": [_card_call(call) for call in calls],
             "activities": _card_activities(partner) if partner else [],
             "can_create_partner": Partner.has_access("create"),
+            # The sales screens' own entry points: a contact made from the number (every
+            # call of the number moves to it), and the list of unknown numbers.
+            "create_action": (
+                self.env["vbot.number.assign"]._open(company, key, "create")
+                if key and not partner and Partner.has_access("create")
+                else False
+            ),
+            "unknown_action": "vbot_call_history.vbot_unknown_number_action",
         }
 
 

@@ -59,6 +59,8 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 HISTORY = "/api/crm/historycall"
+MEMBERS = "/api/member"
+MAX_MEMBER_PAGES = 1000  # 100k agents: far beyond any call center; stops a runaway loop
 MAX_PAGE_SIZE = 500
 TOKEN_MARGIN = 30  # seconds before expires_in runs out that a token counts as expired
 MALFORMED_RETRIES = 2  # a body that is not JSON is asked for again at most this often
@@ -659,6 +661,41 @@ class VBotClient:
         """Log in and return how many calls the account holds over all time."""
         self.authenticate()
         return self.count()
+
+    # -- members (agents) -------------------------------------------------------------------
+
+    def fetch_members_page(self, page: int, size: int | None = None) -> list[dict[str, Any]]:
+        """One page (from 1) of the account's members (``/api/member/getAll``). Null is []."""
+        size = min(max(1, size or self.page_size), MAX_PAGE_SIZE)
+        payload = self._request("GET", f"{MEMBERS}/getAll", {"page": page, "size": size})
+        data = payload.get("data") if isinstance(payload, dict) else []
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise VBotResponseError("VBot member/getAll: data is not a list")
+        return data
+
+    def iter_members(self, size: int | None = None) -> Iterator[Any]:
+        """Every member VBot lists, page after page, up to the first short page.
+
+        A member already seen (same ``member_no``) is not yielded twice; a full page of
+        members already seen ends the listing (a server ignoring ``page``).
+        """
+        size = min(max(1, size or self.page_size), MAX_PAGE_SIZE)
+        seen: set[str] = set()
+        for page in range(1, MAX_MEMBER_PAGES + 1):
+            items = self.fetch_members_page(page, size)
+            fresh = 0
+            for item in items:
+                key = str(item.get("member_no")) if isinstance(item, dict) else None
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                fresh += 1
+                yield item
+            if len(items) < size or not fresh:
+                return
 
     # -- recordings -------------------------------------------------------------------------
 

@@ -41,19 +41,24 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .phone import match_key
+from .phone import match_key, national_format
 
 __all__ = [
+    "ANSWERED_DISPOSITIONS",
+    "BOT_DISPOSITIONS",
     "CALL_TYPES",
     "DEFAULT_TZ",
     "DISPOSITIONS",
     "MAX_ID",
     "MAX_TEXT",
     "MappingError",
+    "classify",
     "clean_text",
     "external_id",
     "map_call",
     "map_calls",
+    "map_member",
+    "map_members",
     "parse_duration",
     "parse_vbot_datetime",
     "raw_payload",
@@ -91,6 +96,11 @@ CALL_TYPES: list[tuple[str, str, str]] = [
 ]
 
 _DISPOSITION_KEYS = frozenset(key for key, _en, _vi in DISPOSITIONS)
+
+#: Outcomes where a person took the call: an answered call, whatever its direction.
+ANSWERED_DISPOSITIONS = frozenset({"answer", "someoneanswered", "normal_clearing"})
+#: Outcomes where VBot's CallBot took an incoming call: not missed, not answered by a person.
+BOT_DISPOSITIONS = frozenset({"botivr"})
 _TYPE_CALL = {
     "INCALL": "incoming",
     "CALLIN": "incoming",
@@ -106,6 +116,7 @@ _VBOT_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
 _MS_THRESHOLD = 10**11
 _CLOCK = re.compile(r"(\d+):([0-5]?\d)(?::([0-5]?\d))?")
 _SHOWN = 60
+_NAME_MAX = 128
 
 #: Bounds of what reaches the database (see the module docstring).
 MAX_TEXT = 255  # Char columns, several of them indexed (a btree row holds ~2700 bytes)
@@ -409,6 +420,32 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def classify(call_type: str, disposition: str, talk_duration: int) -> tuple[str, bool]:
+    """``(call_type, answered)`` of a call: what counts as missed is decided here, once.
+
+    ``call_type`` is VBot's direction (``incoming`` / ``outgoing`` / ``missed`` for its
+    MISSCALL), ``disposition`` the mapped outcome key (``'other'`` or ``''`` when unknown).
+
+    * *answered*: a person took the call - an outcome of :data:`ANSWERED_DISPOSITIONS`, or an
+      unknown outcome with talk time. A MISSCALL is never answered.
+    * *missed*: an incoming call nobody answered - VBot's MISSCALL, and an incoming call whose
+      outcome is no answer, busy, cancelled, rejected, unreachable, a network error... The
+      CallBot's outcome (:data:`BOT_DISPOSITIONS`) is not missed. An outgoing call nobody
+      answered stays outgoing: it is an attempt, not a missed call.
+    """
+    if call_type == "missed":
+        return "missed", False
+    if disposition in ANSWERED_DISPOSITIONS:
+        answered = True
+    elif disposition in _DISPOSITION_KEYS:
+        answered = False
+    else:
+        answered = talk_duration > 0
+    if call_type == "incoming" and not answered and disposition not in BOT_DISPOSITIONS:
+        return "missed", False
+    return call_type, answered
+
+
 def external_id(group: dict[str, Any]) -> str:
     """The call's id: ``group_id``, else ``external_call_id``, else a hash of its content.
 
@@ -476,11 +513,14 @@ def raw_payload(group: Any, limit: int = MAX_PAYLOAD) -> str:
 def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -> dict[str, Any]:
     """Map one call group to the values the call record stores, bounded and cleaned.
 
-    Keys: ``external_id``, ``call_date`` (naive UTC), ``call_type``, ``disposition``,
-    ``disposition_raw``, ``customer_number``, ``customer_key``, ``agent_member_no``,
-    ``agent_member_nos``, ``hotline``, ``talk_duration``, ``duration``, ``cost``,
-    ``record_urls``, ``has_recording``, ``payload``. ``now`` (naive UTC, default the
-    current time) bounds plausible dates. Raises :class:`MappingError`.
+    Keys: ``external_id``, ``call_date`` (naive UTC), ``call_type`` (see :func:`classify`),
+    ``answered``, ``disposition``, ``disposition_raw``, ``customer_number``,
+    ``customer_key``, ``customer_display`` (the number as people read it),
+    ``customer_name`` (the name VBot gave the customer, when it sent one),
+    ``agent_member_no``, ``agent_member_nos``, ``hotline``, ``talk_duration``,
+    ``duration``, ``cost``, ``record_urls``, ``has_recording``, ``payload``. ``now``
+    (naive UTC, default the current time) bounds plausible dates. Raises
+    :class:`MappingError`.
     """
     if not isinstance(group, dict):
         raise MappingError(
@@ -512,8 +552,10 @@ def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -
     agent_member_no = _text((answered or agents)[0].get("member_no")) if agents else ""
     disposition_raw = _text(group.get("disposition"))
     disposition = disposition_raw.lower()
+    disposition = disposition if disposition in _DISPOSITION_KEYS else "other"
     record_urls = _record_urls(group.get("record_file"))
     talk_duration = parse_duration(group.get("time_call"), field="time_call")
+    call_type, answered = classify(call_type, disposition, talk_duration)
     duration = parse_duration(group.get("duration_call"), field="duration_call")
     cost = round(sum(_amount(leg.get("postage")) for leg in caller + callee), 4)
     if abs(cost) > MAX_COST:
@@ -522,10 +564,13 @@ def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -
         "external_id": call_id,
         "call_date": call_date,
         "call_type": call_type,
-        "disposition": disposition if disposition in _DISPOSITION_KEYS else "other",
+        "answered": answered,
+        "disposition": disposition,
         "disposition_raw": disposition_raw,
         "customer_number": customer_number,
         "customer_key": match_key(customer_number),
+        "customer_display": national_format(customer_number),
+        "customer_name": _customer_name(group),
         "agent_member_no": agent_member_no,
         "agent_member_nos": list(
             dict.fromkeys(_text(leg["member_no"]) for leg in agents[:MAX_MEMBERS])
@@ -538,6 +583,15 @@ def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -
         "has_recording": bool(record_urls),
         "payload": raw_payload(group),  # the format of version 1, for change detection
     }
+
+
+def _customer_name(group: dict[str, Any]) -> str:
+    """The customer's name when VBot sent one (webhooks' ``customerName``); getAll has none."""
+    for name in ("customer_name", "customerName"):
+        value = group.get(name)
+        if isinstance(value, str) and (text := clean_text(value, _NAME_MAX)):
+            return text
+    return ""
 
 
 def map_calls(
@@ -556,3 +610,54 @@ def map_calls(
                 (index, MappingError("group", "nested too deeply to be read", "too_nested"))
             )
     return mapped, errors
+
+
+def map_member(item: Any) -> dict[str, Any]:
+    """One element of ``/api/member/getAll`` -> ``{member_no, name, ext_number, status}``.
+
+    ``member_no`` (VBot's "Mã thành viên", the ``member_no`` of call legs) is required and
+    kept as text; the rest is optional: a missing name is ``''``, an unreadable status None.
+    Raises :class:`MappingError`.
+    """
+    if not isinstance(item, dict):
+        raise MappingError(
+            "member",
+            f"expected an object, got {type(item).__name__}",
+            "not_object",
+            value=_shown(item),
+        )
+    member_no = _text(item.get("member_no"), 64)
+    if not member_no:
+        raise MappingError(
+            "member_no",
+            f"missing or unreadable: {_shown(item.get('member_no'))}",
+            "missing",
+            value=_shown(item.get("member_no")),
+        )
+    status = item.get("member_status")
+    readable = isinstance(status, int) and not isinstance(status, bool)
+    return {
+        "member_no": member_no,
+        "name": _text(item.get("member_name"), _NAME_MAX)
+        if isinstance(item.get("member_name"), str)
+        else "",
+        "ext_number": _text(item.get("member_ext_number"), 64),
+        "status": status if readable and abs(status) <= MAX_INT4 else None,
+    }
+
+
+def map_members(
+    items: Iterable[Any],
+) -> tuple[list[dict[str, Any]], list[tuple[int, MappingError]]]:
+    """Map a list of members: ``(mapped, [(index, error), ...])``; the last of a repeated
+    ``member_no`` wins."""
+    mapped: dict[str, dict[str, Any]] = {}
+    errors: list[tuple[int, MappingError]] = []
+    for index, item in enumerate(items or ()):
+        try:
+            member = map_member(item)
+        except MappingError as error:
+            errors.append((index, error))
+            continue
+        mapped[member["member_no"]] = member
+    return list(mapped.values()), errors

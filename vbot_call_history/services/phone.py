@@ -19,6 +19,11 @@ empty list) for anything that is not a phone number.
 ``match_keys(number)``
     ``match_key`` first, then any low-confidence extra key (see below).
 
+``national_format(number)``
+    The number as a Vietnamese reader writes it, for screens: ``0912 345 678``,
+    ``028 3822 1234``, ``1900 1234``; a foreign number in international form; anything
+    that is not a phone number as it was given.
+
 Pre-2018 mobiles (11 digits, ``01xx``)
     Carriers moved them to 10 digits in 2018 keeping the last 7 digits (``0168 123 4567`` ->
     ``038 123 4567``). :mod:`phonenumbers` calls the old form invalid, so it is converted
@@ -70,8 +75,10 @@ __all__ = [
     "LANDLINE_CODES",
     "LEGACY_MOBILE_PREFIXES",
     "convert_legacy_mobile",
+    "is_mobile",
     "match_key",
     "match_keys",
+    "national_format",
     "normalize",
     "search_forms",
 ]
@@ -332,6 +339,55 @@ def match_keys(number: object) -> list[str]:
     holds).
     """
     return list(_keys(number))
+
+
+def national_format(number: object) -> str:
+    """The number as people read it: ``'0912 345 678'``, ``'028 3822 1234'``, ``'1900 1234'``.
+
+    Today's number is shown (a pre-2018 ``0168 123 4567`` reads ``0381 234 567``, the
+    number to dial). Foreign numbers are shown in international form (``+1 650-253-0000``);
+    anything that is not a phone number (``anonymous``, an extension) is returned stripped,
+    as given; ``None`` and non-text give ``''``. Never raises.
+    """
+    if isinstance(number, bool) or not isinstance(number, str | int):
+        return ""
+    if isinstance(number, str):
+        return _national_text(number)
+    return _national(number)
+
+
+@functools.lru_cache(maxsize=65536)
+def _national_text(number: str) -> str:
+    return _national(number)
+
+
+def _national(number: str | int) -> str:
+    key = match_key(number)
+    if not key:
+        return str(number).strip()[:_MAX_INPUT]
+    if not key.startswith("+"):  # 1800/1900 service numbers
+        if len(key) == 8:
+            return f"{key[:4]} {key[4:]}"
+        return f"{key[:4]} {key[4:7]} {key[7:]}"
+    parsed = phonenumbers.parse(key)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 84
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
+
+
+def is_mobile(number: object) -> bool:
+    """Whether the number (any format, old plans included) is a mobile number today."""
+    key = match_key(number)
+    if not key or not key.startswith("+"):
+        return False
+    number_type = phonenumbers.number_type(phonenumbers.parse(key))
+    return number_type in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 def search_forms(number: object) -> list[str]:

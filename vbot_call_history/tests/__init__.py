@@ -1,9 +1,12 @@
 from . import (
+    test_followup,
     test_i18n,
     test_incoming_tour,
     test_matching,
+    test_members,
     test_migration,
     test_recording,
+    test_sales_tour,
     test_security,
     test_settings,
     test_sync,
@@ -14,6 +17,7 @@ from . import (
     test_test_connection,
     test_tour,
     test_tour_connection,
+    test_unknown_numbers,
     test_webhook,
     test_webhook_simulator,
 )

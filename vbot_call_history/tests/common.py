@@ -2,6 +2,8 @@
 
 import importlib.util
 import sys
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from odoo.tests import TransactionCase
@@ -88,6 +90,74 @@ class VbotCase(TransactionCase):
 
     def calls(self, account=None):
         return self.Call.search([("account_id", "=", (account or self.account).id)])
+
+
+_VN = timezone(timedelta(hours=7))
+
+
+def vbot_group(
+    phone,
+    type_call="INCALL",
+    disposition="ANSWER",
+    when=None,
+    member_no="101",
+    talk=60,
+    **extra,
+):
+    """One call group shaped as VBot's getAll sends it, dated ``when`` (aware, default now).
+
+    The customer leg carries ``phone``; the agent leg ``member_no``. ``extra`` overrides
+    top-level keys (``record_file``, ``customerName``, ...).
+    """
+    when = when or datetime.now(timezone.utc)
+    date_create = when.astimezone(_VN).strftime("%m/%d/%Y %H:%M:%S")
+    talk = talk if disposition.upper() == "ANSWER" else 0
+    clock = _hms(talk)
+    customer = {
+        "phone": phone,
+        "vbot_id": "VB-DEMO",
+        "date_create": date_create,
+        "disposition": disposition,
+        "time_call": clock,
+        "postage": 0.0,
+        "duration_call": talk + 5,
+        "source": "Phone",
+        "member_no": "",
+    }
+    agent = dict(customer, phone="", member_no=member_no, source="App_SDK")
+    caller, callee = ([agent], [customer]) if type_call == "OUTCALL" else ([customer], [agent])
+    group = {
+        "hotline_number": "842455599940",
+        "date_create": date_create,
+        "caller": caller,
+        "callee": callee,
+        "time_call": clock,
+        "duration_call": _hms(talk + 5),
+        "type_call": type_call,
+        "group_id": uuid.uuid4().hex,
+        "disposition": disposition,
+        "record_file": [],
+        "external_call_id": "",
+    }
+    group.update(extra)
+    return group
+
+
+def _hms(seconds):
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def push(sim, *groups):
+    """Add call groups to a running simulator, kept newest first as VBot serves them."""
+    state = sim.state
+    with state.lock:
+        state.calls.extend(groups)
+        state.calls.sort(
+            key=lambda g: datetime.strptime(g["date_create"], "%m/%d/%Y %H:%M:%S"),
+            reverse=True,
+        )
+        state._reindex()  # the index of the calls, as after any change by hand
+    return groups
 
 
 WEBHOOK_SAMPLES = Path(_REPO) / "tests" / "webhook_samples"

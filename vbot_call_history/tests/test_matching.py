@@ -134,7 +134,9 @@ class TestMatching(VbotCase):
 
         small, large = queries(calls[:10]), queries(calls[:200])
         self.assertEqual(small, large)
-        self.assertLessEqual(large, 10)
+        # Matching, the numbers chosen by hand, and the call-back activities that follow
+        # moved missed calls: a fixed number of queries.
+        self.assertLessEqual(large, 14)
         self.assertTrue(calls[:200].partner_id)
 
     def test_agents_are_mapped_to_users(self):

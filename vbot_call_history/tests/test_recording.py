@@ -148,3 +148,12 @@ class TestRecordingProxy(HttpCase):
         self.assertIn("base_url", response.text)
         self.assertNotIn("secret-pass-xyz", response.text)
         self.assertNotIn("secret-key-xyz", response.text)
+
+    def test_vbot_out_of_reach_is_a_bad_gateway_not_a_missing_recording(self):
+        """The player says "try again" (502) rather than "gone" (404) when VBot is down."""
+        self.authenticate("vbot_seller", "vbot_seller")
+        self.sim.state.set_faults(queue=["429"] * 10, retry_after=0)
+        self.addCleanup(self.sim.state.set_faults)
+        response = self.url_open(f"/vbot_call_history/recording/{self.call.id}")
+        self.assertEqual(response.status_code, 502)
+        self.assert_no_secret(response.text)

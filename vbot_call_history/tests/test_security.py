@@ -36,18 +36,39 @@ HARMLESS = {
     ("res.partner", "create"): "ORM: ACL and rules apply before calls are re-matched",
     ("res.partner", "write"): "ORM: ACL and rules apply before calls are re-matched",
     ("res.partner", "unlink"): "ORM: ACL and rules apply before calls are re-matched",
-    ("res.users", "create"): "ORM: ACL and rules apply before agents are re-matched",
-    ("res.users", "write"): "ORM: ACL and rules apply before agents are re-matched",
     ("res.partner", "action_vbot_open_calls"): "returns a window action; the calls it lists "
     "follow ACLs and record rules",
     ("res.config.settings", "get_values"): "fills the VBot values for system administrators "
     "only (test_settings_values_are_for_system_administrators)",
+    ("res.partner", "name_search"): "ORM name_search: ACL and rules apply; it only puts the "
+    "contacts sharing a number first",
+    ("mail.activity", "unlink"): "ORM: mail's own access rules apply before a Call back "
+    "activity closed by hand clears its contact's missed calls",
+    ("vbot.member", "create"): "ORM: ACL (VBot Manager) and company rules apply before the "
+    "agent's calls are re-linked",
+    ("vbot.member", "write"): "ORM: ACL (VBot Manager) and company rules apply before the "
+    "agent's calls are re-linked",
+    ("vbot.member", "unlink"): "ORM: ACL (VBot Manager) and company rules apply",
+    ("vbot.number.link", "create"): "ORM: no one but the superuser may create (ACL); the "
+    "number dialog checks its caller, then creates with sudo",
+    ("vbot.number.link", "write"): "ORM: no one but the superuser may write (ACL)",
+    ("vbot.number.link", "unlink"): "ORM: ACL (VBot Manager) and company rules apply",
+    ("vbot.unknown.number", "action_open_create_contact"): "needs a VBot User (checked); "
+    "returns the create-contact dialog for a number in the caller's own current company, "
+    "which checks its caller again when confirmed",
 }
 # Public methods a VBot User may call (on the data of the companies they work in); every
 # other guarded method needs a VBot Manager or a system administrator.
 OPEN_TO_VBOT_USERS = {
     ("res.partner", "action_vbot_fetch_calls"),
     ("vbot.account", "vbot_incoming_card"),
+    ("res.partner", "action_vbot_choose_number"),
+    ("vbot.call", "action_create_contact"),
+    ("vbot.call", "action_link_contact"),
+    ("vbot.unknown.number", "action_create_contact"),
+    ("vbot.unknown.number", "action_link_contact"),
+    ("vbot.unknown.number", "action_open_calls"),
+    ("vbot.number.assign", "action_confirm"),
 }
 
 PASSWORD, API_KEY, WRONG = "Pa55-s3cret-A", "K3y-s3cret-A", "Wr0ng-s3cret-A"
@@ -132,6 +153,20 @@ class SecurityCase(RpcMixin, HttpCase):
             company_ids=[(6, 0, cls.company_b.ids)],
         )
         cls.settings = cls.env["res.config.settings"].create({})
+        cls.member = cls.env["vbot.member"].create(
+            {"account_id": cls.account.id, "member_no": "101"}
+        )
+        cls.assign = cls.env["vbot.number.assign"].create(
+            {
+                "mode": "create",
+                "company_id": cls.company.id,
+                "customer_key": "+84911222333",
+                "name": "Anh Đạt",
+            }
+        )
+        cls.unknown = cls.env["vbot.unknown.number"].search(
+            [("company_id", "=", cls.company.id)], limit=1
+        )
 
     def setUp(self):
         super().setUp()
@@ -167,6 +202,9 @@ class TestWhoMaySync(SecurityCase):
             "res.partner": self.partner.ids,
             "res.users": self.vbot_user.ids,
             "res.config.settings": self.settings.ids,
+            "vbot.member": self.member.ids,
+            "vbot.number.assign": self.assign.ids,
+            "vbot.unknown.number": self.unknown.ids,
         }
         failures, checked = [], set()
         for (model, name), function in sorted(methods.items()):
@@ -198,6 +236,11 @@ class TestWhoMaySync(SecurityCase):
             ("res.config.settings", "action_vbot_sync"),
             ("res.config.settings", "action_vbot_test_connection"),
             ("res.config.settings", "set_values"),
+            ("vbot.account", "action_sync_members"),
+            ("vbot.member", "action_apply_suggestions"),
+            ("vbot.unknown.number", "action_create_contact"),
+            ("vbot.number.assign", "action_confirm"),
+            ("vbot.call", "action_link_contact"),
         ):
             self.assertIn(expected, checked)
 

@@ -36,3 +36,15 @@ class TestCallsTour(HttpCase):
         self.start_tour(
             f"/odoo/res.partner/{self.partner.id}", "vbot_call_history_tour", login="admin"
         )
+
+    def test_player_says_why_a_recording_cannot_play(self):
+        calls = self.env["vbot.call"].search(
+            [("partner_id", "=", self.partner.id), ("has_recording", "=", True)]
+        )
+        # VBot has lost them: the recording route answers 404.
+        calls.write({"recording_urls": [self.sim.url + "/v2.0/api/crm/historycall/record/gone"]})
+        self.start_tour(
+            f"/odoo/res.partner/{self.partner.id}",
+            "vbot_call_history_player_error_tour",
+            login="admin",
+        )

@@ -123,21 +123,13 @@ export class VbotIncomingCallCard extends Component {
     }
 
     createPartner() {
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            res_model: "res.partner",
-            views: [[false, "form"]],
-            target: "current",
-            context: { default_phone: this.card.number },
-        });
+        // The number dialog of the sales screens: the contact gets the number, and every
+        // call of the number moves to it.
+        this.action.doAction(this.data.create_action);
     }
 
     openUnknownNumbers() {
-        this.action.doAction("vbot_call_history.vbot_call_action", {
-            additionalContext: {
-                search_default_unmatched: 1,
-            },
-        });
+        this.action.doAction(this.data.unknown_action);
     }
 }
 

@@ -107,8 +107,23 @@ registry.category("web_tour.tours").add("vbot_incoming_call_tour", {
             run: "click",
         },
         {
-            content: "A new contact, its phone filled in",
-            trigger: ".o_form_view .o_field_widget[name=phone] input:value(0987654321)",
+            content: "The Unknown numbers dialog is pre-filled with the number",
+            trigger: ".modal .modal-title:contains(0987 654 321)",
+        },
+        {
+            content: "Name the new contact",
+            trigger: ".modal .o_field_widget[name=name] input",
+            run: "edit Chị Mai Phương",
+        },
+        {
+            content: "Create it",
+            trigger: ".modal button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "The new contact opens",
+            trigger:
+                ".o_form_view .o_field_widget[name=name]:contains(Chị Mai Phương), .o_form_view .o_field_widget[name=name] input:value(Chị Mai Phương)",
         },
     ],
 });
