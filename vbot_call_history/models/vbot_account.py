@@ -11,7 +11,7 @@ from odoo.tools import config
 
 from ..services.client import VBotClient, VBotError, VBotResponseError, VBotURLRefused
 from ..services.mapping import map_members
-from ..services.urlpolicy import UrlPolicy, UrlRefused
+from ..services.urlpolicy import UrlPolicy, UrlRefused, parse_url
 from ..services.windows import cron_budget
 
 _logger = logging.getLogger(__name__)
@@ -555,7 +555,7 @@ class VbotAccount(models.Model):
 
         ``values`` holds the form's fields (``base_url``, ``api_version``, ``username``,
         ``vbot_id``, ``project_code``, and ``new_password`` / ``new_api_key`` when typed);
-        a stored secret is used only for the stored host. Testing another server (or a new
+        a stored secret is used only for the stored origin. Testing another server (or a new
         account) is for system administrators, as changing it is.
         """
         values = values or {}
@@ -890,7 +890,7 @@ class VbotAccount(models.Model):
             else (account[name] if account else defaults.get(name))
             for name in _TEST_FIELDS
         }
-        same_host = account and _host(values["base_url"]) == _host(account.base_url)
+        same_host = account and _origin(values["base_url"]) == _origin(account.base_url)
         password = overrides.get("new_password") or overrides.get("password")
         api_key = overrides.get("new_api_key") or overrides.get("api_key")
         if same_host:
@@ -964,6 +964,15 @@ def _host(url):
         port = None
     host = (parts.hostname or "").lower()
     return f"{host}:{port}" if port else host
+
+
+def _origin(url):
+    """(scheme, host, port) of a URL as the HTTP library reads it, None if unreadable: a stored
+    secret is only sent to the origin it was stored for (https and http of one host differ)."""
+    try:
+        return parse_url(url or "").origin
+    except UrlRefused:
+        return None
 
 
 def _config_error(env, code, **params):

@@ -67,6 +67,15 @@ class TestTestConnection(VbotCase):
         self.assertIn("username and password", str(error.exception))
         self.assertFalse(other.state.requests)
 
+    def test_a_stored_password_never_goes_to_another_scheme_of_the_same_host(self):
+        # Same host and port, https instead of http: another origin, so no stored secret.
+        other_scheme = self.sim.base_url_v2.replace("http://", "https://")
+        allow_hosts(self.env, other_scheme.split("/v2.0")[0])
+        with self.assertRaises(UserError) as error:
+            self.account.action_test_connection_values({"base_url": other_scheme})
+        self.assertIn("username and password", str(error.exception))
+        self.assertFalse(self.sim.state.requests)
+
     def test_refused_credentials_are_said_so(self):
         with self.assertRaises(UserError) as error:
             self.account.action_test_connection_values({"new_password": "not-it"})
