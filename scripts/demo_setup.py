@@ -65,4 +65,26 @@ print(
     f"{len(customers)} contacts, {calls} calls synced, {linked} on a contact, {with_agent} with "
     f"their agent, {callbacks} Call back activities. {account.last_sync_message}"
 )
+if os.environ.get("VBOT_HTTP_PORT"):
+    # Webhooks: the simulator posts each new call to Odoo as VBot would (README, Webhooks),
+    # and a ringing call pops up a card in the web client.
+    import secrets
+    import urllib.request
+
+    secret = secrets.token_urlsafe(24)
+    account.webhook_active = True
+    account._webhook_set_secret(secret)
+    hook = f"http://127.0.0.1:{os.environ['VBOT_HTTP_PORT']}/vbot_call_history/webhook/{account.webhook_uuid}"
+    sim_root = os.environ["VBOT_SIM_URL"].rsplit("/v2.0", 1)[0]
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{sim_root}/_sim/webhook",
+            # Each event waits 8 s: the card shows for the 8 s between the ring and the log.
+            data=json.dumps({"url": hook, "auth": secret, "delay_ms": 8000}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        ),
+        timeout=10,
+    ).read()
+    print(f"Webhooks: the simulator posts new calls to {hook}")
 env.cr.commit()

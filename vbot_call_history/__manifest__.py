@@ -5,7 +5,7 @@
     "category": "Sales/CRM",
     "author": "vbot_call_history developers",
     "license": "LGPL-3",
-    "depends": ["contacts", "mail"],
+    "depends": ["bus", "contacts", "mail"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/vbot_call_history_security.xml",
@@ -18,6 +18,8 @@
         "views/vbot_member_views.xml",
         "views/vbot_sync_log_views.xml",
         "views/vbot_unreadable_call_views.xml",
+        "views/vbot_webhook_log_views.xml",
+        "wizard/vbot_webhook_secret_views.xml",
         "views/vbot_account_views.xml",
         "views/res_partner_views.xml",
         "views/res_users_views.xml",
@@ -31,6 +33,7 @@
         "web.assets_backend": [
             "vbot_call_history/static/src/js/**/*",
             "vbot_call_history/static/src/xml/**/*",
+            "vbot_call_history/static/src/incoming_call/**/*",
         ],
         "web.assets_tests": [
             "vbot_call_history/static/tests/tours/**/*",

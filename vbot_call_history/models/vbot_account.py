@@ -657,6 +657,8 @@ class VbotAccount(models.Model):
         for account in accounts:
             if account.sync_retry_at and account.sync_retry_at > now:
                 continue
+            if not account._sync_due(now):
+                continue  # webhooks on: verified less often (webhook_sync_minutes)
             if time.monotonic() >= deadline:
                 cron._trigger()
                 break

@@ -17,8 +17,8 @@ from .access import MANAGER, USER, require
 _logger = logging.getLogger(__name__)
 
 # What identifies a stored call; everything else a later sync may change (a recording
-# that appeared, a corrected disposition, a cost billed later).
-_IDENTITY_FIELDS = ("account_id", "company_id", "external_id")
+# that appeared, a corrected disposition, a cost billed later). How it first arrived stays.
+_IDENTITY_FIELDS = ("account_id", "company_id", "external_id", "origin")
 # Set when a call is first stored, then kept by the follow-up (see _update_callbacks).
 _CREATE_ONLY_FIELDS = ("callback_state",)
 
@@ -160,6 +160,15 @@ class VbotCall(models.Model):
     # through /vbot_call_history/recording/<id>, which fetches it server side.
     recording_urls = fields.Json("Recording URLs", groups="base.group_system", readonly=True)
     payload = fields.Text("Raw payload", groups="base.group_system", readonly=True, prefetch=False)
+    origin = fields.Selection(
+        [("sync", "Sync"), ("webhook", "Webhook"), ("fetch", "Fetch calls")],
+        "Arrived by",
+        required=True,
+        default="sync",
+        readonly=True,
+        help="How the call first reached Odoo: the scheduled sync (or Sync now), a VBot "
+        "webhook as it ended, or a contact's Fetch calls.",
+    )
 
     # Follow-up of missed calls (see _update_callbacks).
     callback_state = fields.Selection(
@@ -317,13 +326,16 @@ class VbotCall(models.Model):
     # Storing what the sync fetched
     # ------------------------------------------------------------------
     @api.model
-    def _upsert_mapped(self, account, values_list):
+    def _upsert_mapped(self, account, values_list, origin="sync"):
         """Create or update the calls of one page for ``account``.
 
         ``values_list`` holds what ``services.mapping.map_call`` returned. One query
         finds the calls already stored, one ``create`` adds the new ones, and a call
         is written only when VBot changed it. Returns ``(created, updated)``
-        recordsets. A call that appears twice in the page is stored once.
+        recordsets. A call that appears twice in the page is stored once. ``origin``
+        (sync, webhook, fetch) is kept on the calls it creates. A recording a call
+        already has is kept when the update brings none (a webhook may know it first),
+        and recordings webhooks delivered before their call are applied.
         """
         by_external = {}
         for values in values_list:
@@ -335,7 +347,7 @@ class VbotCall(models.Model):
                 ("account_id", "=", account.id),
                 ("external_id", "in", list(by_external)),
             ],
-            ["external_id", "payload"],
+            ["external_id", "payload", "has_recording", "recording_urls"],
         )
         existing_by_external = {call.external_id: call for call in existing}
         to_create = []
@@ -344,8 +356,10 @@ class VbotCall(models.Model):
             vals = self._prepare_vals(account, values)
             call = existing_by_external.get(external_id)
             if not call:
-                to_create.append(vals)
+                to_create.append(dict(vals, origin=origin))
             elif call.payload != vals["payload"]:
+                if call.has_recording and not vals["has_recording"]:
+                    vals.update(has_recording=True, recording_urls=call.recording_urls)
                 call.write(
                     {
                         k: v
@@ -355,6 +369,7 @@ class VbotCall(models.Model):
                 )
                 updated |= call
         created = self.create(to_create) if to_create else self.browse()
+        self.env["vbot.call.pending"]._apply_recordings(account, created | existing)
         (created | updated)._match_partners()
         (created | updated)._match_users()
         (created | updated)._after_store()

@@ -47,6 +47,9 @@ MESSAGES = {
     ),
     "numbers": _lt("Asked VBot for: %(numbers)s."),
     "pushed": _lt("%(count)s call(s) received from VBot."),
+    "webhook_missed": _lt(
+        "%(count)s call(s) arrived only through the sync (no webhook delivered them)."
+    ),
     # -- why a run failed --------------------------------------------------------------------
     "error_unreachable": _lt("VBot at %(host)s could not be reached (%(reason)s)."),
     "error_server": _lt("VBot at %(host)s kept answering with an error (%(reason)s)."),
@@ -231,6 +234,11 @@ class VbotSyncLog(models.Model):
     )
     gap_count = fields.Integer(
         "Missing", readonly=True, help="Calls VBot counted in the checked period but did not send."
+    )
+    webhook_missed_count = fields.Integer(
+        "Only through the sync",
+        readonly=True,
+        help="With webhooks on: calls this sync found that no webhook had delivered.",
     )
     events = fields.Json("Lines", readonly=True, copy=False)
     message = fields.Text(compute="_compute_message")

@@ -72,6 +72,8 @@ from .vbot_sync_log import dt
 _logger = logging.getLogger(__name__)
 
 LOCKED_KINDS = ("sync", "deep_check")
+#: How a call a run creates first arrived (``vbot.call.origin``).
+CALL_ORIGINS = {"sync": "sync", "deep_check": "sync", "numbers": "fetch", "push": "webhook"}
 #: First key of ``pg_try_advisory_lock(key1, key2)``; the second is the account id.
 LOCK_NAMESPACE = 0x56424F54  # "VBOT" (an int4)
 MAX_SKIPPED_LINES = 50
@@ -109,9 +111,12 @@ class SyncRun:
         self.unreadable = set()
         self.remembered = set()  # unreadable calls seen by this run (not retried by it)
         self.created = self.updated = self.gap = 0
+        # With webhooks on: calls of the webhook era this sync brought, that no webhook did.
+        self.webhook_since = account.webhook_since if account.webhook_active else False
+        self.webhook_missed = 0
         # Calls stored since the last commit: a failure rolls them back, so they count
         # only once committed.
-        self.pending_created = self.pending_updated = 0
+        self.pending_created = self.pending_updated = self.pending_missed = 0
         self.resolved = self.gone = 0
         self.more_skipped = 0
         self.skipped_lines = 0
@@ -140,6 +145,7 @@ class SyncRun:
                 "fetched_count": len(self.fetched),
                 "created_count": self.created + self.pending_created,
                 "updated_count": self.updated + self.pending_updated,
+                "webhook_missed_count": self.webhook_missed + self.pending_missed,
                 "skipped_count": len(self.unreadable),
                 "gap_count": self.gap,
             }
@@ -155,12 +161,13 @@ class SyncRun:
     def _settle(self):
         self.created += self.pending_created
         self.updated += self.pending_updated
-        self.pending_created = self.pending_updated = 0
+        self.webhook_missed += self.pending_missed
+        self.pending_created = self.pending_updated = self.pending_missed = 0
 
     def _rolled_back(self):
         """A failure rolled back what was stored since the last commit (or, in a savepoint,
         since the start): those calls are not counted."""
-        self.pending_created = self.pending_updated = 0
+        self.pending_created = self.pending_updated = self.pending_missed = 0
 
     def _save_account(self, check_generation=False, **vals):
         """Write sync state on the account in a transaction of its own.
@@ -391,9 +398,15 @@ class SyncRun:
             seen[key] = values["payload"]
             good.append(values)
             raw[key] = group
-        created, updated, failures = self.Call._upsert_page_isolated(self.account, good)
+        created, updated, failures = self.Call._upsert_page_isolated(
+            self.account, good, origin=CALL_ORIGINS.get(self.kind, "sync")
+        )
         self.pending_created += len(created)
         self.pending_updated += len(updated)
+        if self.webhook_since and self.kind in LOCKED_KINDS:
+            self.pending_missed += len(
+                created.filtered(lambda call: call.call_date >= self.webhook_since)
+            )
         failed = set()
         for values, error in failures:
             failed.add(values["external_id"])
@@ -557,6 +570,8 @@ class SyncRun:
             self._event("resolved", count=self.resolved)
         if self.gone:
             self._event("gone", count=self.gone)
+        if self.webhook_since and self.kind in LOCKED_KINDS:
+            self._event("webhook_missed", count=self.webhook_missed + self.pending_missed)
         self._flush_counters()
 
 

@@ -1,6 +1,7 @@
 from . import (
     test_followup,
     test_i18n,
+    test_incoming_tour,
     test_matching,
     test_members,
     test_migration,
@@ -17,4 +18,6 @@ from . import (
     test_tour,
     test_tour_connection,
     test_unknown_numbers,
+    test_webhook,
+    test_webhook_simulator,
 )

@@ -158,3 +158,18 @@ def push(sim, *groups):
         )
         state._reindex()  # the index of the calls, as after any change by hand
     return groups
+
+
+WEBHOOK_SAMPLES = Path(_REPO) / "tests" / "webhook_samples"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+
+def webhook_sample(name):
+    """A documented webhook body, byte for byte (``tests/webhook_samples``)."""
+    return (WEBHOOK_SAMPLES / f"{name}.json").read_bytes()
+
+
+def enable_webhooks(account, secret=WEBHOOK_SECRET):
+    account.webhook_active = True
+    account.sudo()._webhook_set_secret(secret)
+    return f"/vbot_call_history/webhook/{account.sudo().webhook_uuid}"

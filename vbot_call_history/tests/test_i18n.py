@@ -79,3 +79,11 @@ class TestVietnamese(TransactionCase):
         )
         self.assertEqual(activity.summary, "Gọi lại")
         self.assertIn("Cuộc gọi nhỡ từ 0912 345 678", str(activity.note))
+
+    def test_webhooks_speak_vietnamese(self):
+        arch = self.vi["vbot.account"].get_view(
+            self.vi.ref("vbot_call_history.vbot_account_view_form").id
+        )["arch"]
+        self.assertIn("Tạo URL mới", arch)
+        self.assertEqual(self.labels("vbot.call", "origin")["webhook"], "Webhook")
+        self.assertEqual(self.labels("vbot.webhook.log", "state")["rejected"], "Bị từ chối")

@@ -61,6 +61,7 @@ HARMLESS = {
 # other guarded method needs a VBot Manager or a system administrator.
 OPEN_TO_VBOT_USERS = {
     ("res.partner", "action_vbot_fetch_calls"),
+    ("vbot.account", "vbot_incoming_card"),
     ("res.partner", "action_vbot_choose_number"),
     ("vbot.call", "action_create_contact"),
     ("vbot.call", "action_link_contact"),

@@ -11,6 +11,7 @@ import psycopg2
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
+from ..models.vbot_account import VbotAccount
 from ..models.vbot_sync_run import LOCK_NAMESPACE
 from ..services.client import VBotClient
 from .common import ALLOWED_HOSTS_PARAM, account_values, allow_hosts, start_simulator
@@ -133,7 +134,8 @@ class TestSyncConcurrency(TransactionCase):
         self.assertEqual(logs, [("ok",)])
 
     def test_defect_6_a_serialization_failure_on_the_watermark_is_retried(self):
-        original = type(self.env["vbot.account"]).write
+        # The function patched below (a module may extend write in another class).
+        original = VbotAccount.write
         concurrent = []
 
         def write(account, vals):

@@ -1,1 +1,1 @@
-from . import vbot_number_assign
+from . import vbot_number_assign, vbot_webhook_secret
