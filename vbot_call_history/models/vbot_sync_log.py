@@ -267,7 +267,8 @@ class VbotSyncLog(models.Model):
             log.error = "\n".join(errors) or False
 
     def _summary(self):
-        return self.env._(SUMMARY) % {
+        template = self.env._(SUMMARY)
+        return template % {
             "fetched": self.fetched_count,
             "created": self.created_count,
             "updated": self.updated_count,

@@ -39,10 +39,10 @@ class VbotUnreadableCall(models.Model):
         help="VBot lists this call in the period from here to 'Listed to'.",
     )
     date_to = fields.Datetime("Listed to", readonly=True)
-    field = fields.Char("Field", readonly=True, help="The part of the call that cannot be read.")
+    field = fields.Char(readonly=True, help="The part of the call that cannot be read.")
     error_code = fields.Char("Reason code", readonly=True)
     error_params = fields.Json("Reason details", readonly=True)
-    reason = fields.Char("Reason", compute="_compute_reason")
+    reason = fields.Char(compute="_compute_reason")
     payload = fields.Text(
         "As sent by VBot", groups="base.group_system", readonly=True, prefetch=False
     )

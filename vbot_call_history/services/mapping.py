@@ -476,10 +476,8 @@ def safe_external_id(group: Any) -> str:
     the same entry.
     """
     if isinstance(group, dict):
-        try:
+        with contextlib.suppress(MappingError, RecursionError):
             return external_id(group)
-        except (MappingError, RecursionError):
-            pass
     try:
         canonical = _canonical(group)
     except (RecursionError, ValueError):

@@ -73,7 +73,7 @@ class TestSyncConcurrency(TransactionCase):
             cr.commit()  # pylint: disable=invalid-commit
             return result
 
-    def read(self, query, params=()):
+    def query(self, query, params=()):
         with self.registry.cursor() as cr:
             cr.execute(query, params)
             return cr.fetchall()
@@ -109,12 +109,12 @@ class TestSyncConcurrency(TransactionCase):
 
         self.assertEqual(state, "ok", message)
         self.assertNotIn("took over", message)
-        [(name, watermark)] = self.read(
+        [(name, watermark)] = self.query(
             "SELECT name, sync_watermark FROM vbot_account WHERE id = %s", [self.account_id]
         )
         self.assertEqual(name, "Saved by the form")
         self.assertTrue(watermark)
-        [(count,)] = self.read(
+        [(count,)] = self.query(
             "SELECT count(*) FROM vbot_call WHERE account_id = %s", [self.account_id]
         )
         self.assertEqual(count, len(self.sim.state.calls))
@@ -130,7 +130,9 @@ class TestSyncConcurrency(TransactionCase):
 
         self.assertEqual(second, [(False, False, False)])  # skipped: no log, no error
         self.assertEqual(state, "ok", message)
-        logs = self.read("SELECT state FROM vbot_sync_log WHERE account_id = %s", [self.account_id])
+        logs = self.query(
+            "SELECT state FROM vbot_sync_log WHERE account_id = %s", [self.account_id]
+        )
         self.assertEqual(logs, [("ok",)])
 
     def test_defect_6_a_serialization_failure_on_the_watermark_is_retried(self):
@@ -171,7 +173,7 @@ class TestSyncConcurrency(TransactionCase):
         self.assertEqual(concurrent, [1])
         self.assertEqual(failures, [1])  # PostgreSQL refused the first write ...
         self.assertEqual(state, "ok", message)  # ... the sync wrote again and went on
-        [(name, watermark)] = self.read(
+        [(name, watermark)] = self.query(
             "SELECT name, sync_watermark FROM vbot_account WHERE id = %s", [self.account_id]
         )
         self.assertEqual(name, "Saved meanwhile")
@@ -187,12 +189,12 @@ class TestSyncConcurrency(TransactionCase):
             cr.commit()  # pylint: disable=invalid-commit
         _log_id, state, message = self.sync()
         self.assertEqual(state, "ok", message)
-        [(dead_state,)] = self.read("SELECT state FROM vbot_sync_log WHERE id = %s", [dead_id])
+        [(dead_state,)] = self.query("SELECT state FROM vbot_sync_log WHERE id = %s", [dead_id])
         self.assertEqual(dead_state, "interrupted")
 
     def test_the_lock_is_released_after_each_run(self):
         self.sync()
-        [(free, released)] = self.read(
+        [(free, released)] = self.query(
             "SELECT pg_try_advisory_lock(%s, %s), pg_advisory_unlock(%s, %s)",
             [LOCK_NAMESPACE, self.account_id] * 2,
         )

@@ -5,6 +5,8 @@ and parameters (``events``) and renders them in the reader's language. The old s
 move to ``legacy_message`` / ``legacy_error`` so that old logs still read as they did.
 """
 
+from odoo.tools import SQL
+
 
 def _column_exists(cr, table, column):
     cr.execute(
@@ -21,4 +23,10 @@ def migrate(cr, version):
         if _column_exists(cr, "vbot_sync_log", old) and not _column_exists(
             cr, "vbot_sync_log", new
         ):
-            cr.execute(f'ALTER TABLE vbot_sync_log RENAME COLUMN "{old}" TO "{new}"')
+            cr.execute(
+                SQL(
+                    "ALTER TABLE vbot_sync_log RENAME COLUMN %s TO %s",
+                    SQL.identifier(old),
+                    SQL.identifier(new),
+                )
+            )
