@@ -42,7 +42,7 @@ VBOT_CUSTOMERS="$VAR_DIR/customers.json" VBOT_SIM_URL="http://127.0.0.1:${SIM_PO
 
 echo "== Odoo on http://localhost:${HTTP_PORT}  (login: admin / password: admin) =="
 echo "   Contacts -> any contact -> the Calls tab; Contacts -> Calls for every call."
-echo "   A call rings: curl -X POST 'http://127.0.0.1:${SIM_PORT}/_sim/calls?n=1' (incoming ones pop up a card)."
+echo "   A call rings: curl -X POST 'http://127.0.0.1:${SIM_PORT}/_sim/calls?n=1&type=INCALL' pops up a card."
 # shellcheck disable=SC2046
 "$PYTHON" -m odoo $(odoo_db_args) -d "$DEMO_DB" --db-filter="^${DEMO_DB}\$" \
     --addons-path="$ODOO_ADDONS_PATH" --http-interface=127.0.0.1 --http-port="$HTTP_PORT" \

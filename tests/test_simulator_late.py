@@ -135,3 +135,15 @@ def test_remove_groups(simulator: SimulatorServer) -> None:
         == 404
     )
     assert_sorted_index(simulator)
+
+
+@pytest.mark.parametrize("simulator", [{"calls": 20, "now": NOW}], indirect=True)
+def test_new_calls_of_a_chosen_type(simulator: SimulatorServer) -> None:
+    for wanted in ("INCALL", "OUTCALL", "MISSCALL"):
+        made = simulator.state.add_calls(5, type_call=wanted)
+        assert {g["type_call"] for g in made} == {wanted}
+    over_http = sim_post(simulator, "/_sim/calls", params={"n": 4, "type": "incall"})
+    ids = set(over_http.json()["group_ids"])
+    assert {g["type_call"] for g in simulator.state.calls if g["group_id"] in ids} == {"INCALL"}
+    refused = sim_post(simulator, "/_sim/calls", params={"n": 1, "type": "fax"})
+    assert refused.status_code == 400 and "type" in refused.json()["message"]

@@ -130,6 +130,7 @@ _CONNECTED_DISPOSITIONS = (
 )  # fmt: skip
 _MISSED_DISPOSITIONS = (("MISSCALL", 70), ("NOANSWER", 20), ("CANCEL", 10))
 
+CALL_TYPES = ("INCALL", "OUTCALL", "MISSCALL")
 SOURCES = ("Phone", "SIP", "App_SDK", "Website_RTC")
 HOTLINES = (("842455599940", 60), ("842873001234", 36), ("19006789", 4))
 MEMBER_NOS = tuple(str(n) for n in range(101, 113))
@@ -351,12 +352,19 @@ class CallGenerator:
         sec = _SECONDS[second]
         return cached[0] + sec, cached[1] + sec
 
-    def group(self, key: int, epoch: int, disposition: str | None = None) -> dict[str, Any]:
-        """The call group of ``key`` at ``epoch``; ``disposition`` forces its disposition.
+    def group(
+        self,
+        key: int,
+        epoch: int,
+        disposition: str | None = None,
+        type_call: str | None = None,
+    ) -> dict[str, Any]:
+        """The call group of ``key`` at ``epoch``; ``disposition`` forces its disposition and
+        ``type_call`` (INCALL, OUTCALL or MISSCALL) its type.
 
         Pure: the same arguments always give an equal group (a new dict each time).
         """
-        return self.as_group(self.record(random.Random(key), epoch, disposition))
+        return self.as_group(self.record(random.Random(key), epoch, disposition, type_call))
 
     def block(self, block: int, epochs: Sequence[int], forced: dict[int, str]) -> list[Record]:
         """The records of history slots ``block * BLOCK ...`` (one per epoch given), made in
@@ -369,11 +377,23 @@ class CallGenerator:
         make = self.record
         return [make(rng, epoch, forced.get(first + i)) for i, epoch in enumerate(epochs)]
 
-    def record(self, rng: random.Random, epoch: int, disposition: str | None = None) -> Record:
+    def record(
+        self,
+        rng: random.Random,
+        epoch: int,
+        disposition: str | None = None,
+        type_call: str | None = None,
+    ) -> Record:
         """A call group as a compact tuple (see :data:`Record`), drawn from ``rng``."""
         rand = rng.random
         # Type and disposition.
-        if disposition is None:
+        if type_call is not None:
+            if type_call not in CALL_TYPES:
+                raise ValueError(f"type_call must be one of {CALL_TYPES}")
+            if disposition is None:
+                weighted = self._miss_disp if type_call == "MISSCALL" else self._conn_disp
+                disposition = weighted.pick(rand())
+        elif disposition is None:
             r = rand()
             type_call = "INCALL" if r < 0.45 else "OUTCALL" if r < 0.85 else "MISSCALL"
             weighted = self._miss_disp if type_call == "MISSCALL" else self._conn_disp
@@ -576,9 +596,11 @@ class CallGenerator:
             "external_call_id": "",
         }
 
-    def make_group(self, epoch: int, disposition: str | None = None) -> dict[str, Any]:
+    def make_group(
+        self, epoch: int, disposition: str | None = None, type_call: str | None = None
+    ) -> dict[str, Any]:
         """A new call group at ``epoch`` with the next new-call key."""
-        return self.group(self.new_key(), epoch, disposition)
+        return self.group(self.new_key(), epoch, disposition, type_call)
 
     def history(self, count: int, days: int, now: int) -> tuple[array[int], dict[int, str]]:
         """Dates of ``count`` calls over ``days`` days before ``now``, newest first, and the

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .audio import recording_wav
 from .config import SimulatorConfig
+from .data import CALL_TYPES
 from .state import MAX_ADD, SimulatorState
 from .webhooks import EVENTS
 
@@ -76,6 +77,16 @@ def _sim_number(query: dict[str, str], name: str, kind: type, default: Any = Non
     if isinstance(value, float) and not math.isfinite(value):
         raise ApiError(400, 400, f"Bad parameter {name}: {raw[:40]!r}")
     return value
+
+
+def _sim_type_call(query: dict[str, str]) -> str | None:
+    """``type`` of ``POST /_sim/calls``: INCALL, OUTCALL or MISSCALL (any case); HTTP 400 else."""
+    raw = (query.get("type") or "").strip().upper()
+    if not raw:
+        return None
+    if raw not in CALL_TYPES:
+        raise ApiError(400, 400, f"Bad parameter type: {raw[:20]!r}; use one of {CALL_TYPES}")
+    return raw
 
 
 def _json_body(body: bytes, default: Any = None) -> Any:
@@ -293,6 +304,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 age_hours=_sim_number(query, "age_hours", float),
                 at_epoch=_sim_number(query, "at_epoch", int),
                 p2p=p2p,
+                type_call=_sim_type_call(query),
             )
             internal = state.p2p_calls[:p2p] if p2p else []
             self._json(

@@ -549,8 +549,12 @@ class SimulatorState:
         age_hours: float | None = None,
         at_epoch: int | None = None,
         p2p: int = 0,
+        type_call: str | None = None,
     ) -> list[dict[str, Any]]:
         """Insert ``n`` new call groups and return them; webhooks are sent for each.
+
+        ``type_call`` (INCALL, OUTCALL or MISSCALL) makes them all of that type: an incoming
+        one (INCALL, MISSCALL) rings, so it sends ``IN_COMINGCALL`` first.
 
         By default they are dated "now" and go to the head of ``calls``. With ``at_epoch``
         (epoch seconds) or ``age_hours`` (hours before now) they are dated then and sorted into
@@ -565,12 +569,12 @@ class SimulatorState:
         if at_epoch is not None:
             at_epoch = _check_epoch(at_epoch)
         with self.lock:
-            new, internal = self._add_calls_locked(n, at_epoch, p2p)
+            new, internal = self._add_calls_locked(n, at_epoch, p2p, type_call)
         self._send_webhooks(new, internal)
         return new
 
     def _add_calls_locked(
-        self, n: int, at_epoch: int | None = None, p2p: int = 0
+        self, n: int, at_epoch: int | None = None, p2p: int = 0, type_call: str | None = None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if n <= 0 and p2p <= 0:
             return [], []
@@ -583,7 +587,7 @@ class SimulatorState:
         else:
             epoch = int(at_epoch)
             position = self._insert_position(epoch)
-        new = [gen.make_group(epoch) for _ in range(n)]
+        new = [gen.make_group(epoch, type_call=type_call) for _ in range(n)]
         internal = [gen.p2p_group(gen.new_key(), epoch) for _ in range(p2p)]
         self.p2p_calls[0:0] = internal
         listed = new + internal if self.config.p2p_in_history else new
