@@ -617,6 +617,9 @@ def _psql(host: str, port: int, user: str, sql: str) -> subprocess.CompletedProc
     )
 
 
+_CAN_CREATE_DB = "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
+
+
 def _ensure_role(host: str, port: int) -> None:
     """A role for the current user that may create databases (Odoo refuses to run as postgres)."""
     user = os.environ.get("PGUSER") or getpass.getuser()
@@ -626,13 +629,13 @@ def _ensure_role(host: str, port: int) -> None:
         )
     if not shutil.which("psql"):
         return  # nothing to check with; Odoo says what is wrong if the role is missing
-    probe = _psql(
-        host,
-        port,
-        user,
-        "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
-    )
-    if probe.returncode == 0 and probe.stdout.strip() == "t":
+
+    def may_create_databases():
+        probe = _psql(host, port, user, _CAN_CREATE_DB)
+        return probe, probe.returncode == 0 and probe.stdout.strip() == "t"
+
+    probe, allowed = may_create_databases()
+    if allowed:
         emit("PGHOST", host)
         return
     error = probe.stderr.strip()
@@ -646,13 +649,8 @@ def _ensure_role(host: str, port: int) -> None:
         # A fresh Debian server asks passwords on TCP; its socket trusts the OS user (peer).
         step(f"PostgreSQL asks a password on {host}:{port}: using its Unix socket instead")
         host = socket_dir
-        probe = _psql(
-            host,
-            port,
-            user,
-            "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == "t":
+        probe, allowed = may_create_databases()
+        if allowed:
             emit("PGHOST", host)
             return
         error = probe.stderr.strip()

@@ -40,7 +40,9 @@ def main(exported, folder):
                 missing.append(entry.msgid)
         path.write_text(pretty(merged), encoding="utf-8")
         dropped = len({e.msgid for e in old} - {e.msgid for e in merged})
-        print(f"{path.name}: {len(merged)} terms, {dropped} unused dropped, {len(missing)} untranslated")
+        print(
+            f"{path.name}: {len(merged)} terms, {dropped} unused dropped, {len(missing)} untranslated"
+        )
         for msgid in missing:
             print(f"  untranslated: {msgid!r}")
 
