@@ -1,5 +1,6 @@
 from . import (
     mail_activity,
+    number_actions,
     res_config_settings,
     res_partner,
     res_users,

@@ -12,7 +12,7 @@ from odoo.tools.sql import create_index
 
 from ..services.mapping import CALL_TYPES, DISPOSITIONS, MappingError, classify
 from ..services.phone import match_key, national_format
-from .access import MANAGER, USER, require
+from .access import MANAGER
 
 _logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ _NEUTRAL = {
 
 class VbotCall(models.Model):
     _name = "vbot.call"
+    _inherit = ["vbot.number.actions"]
     _description = "VBot Call"
     _order = "call_date desc, id desc"
 
@@ -875,23 +876,6 @@ class VbotCall(models.Model):
         )
         closed = [row[0] for row in self.env.cr.fetchall()]
         self.browse(closed).invalidate_recordset(["callback_state"])
-
-    # ------------------------------------------------------------------
-    # Actions: unknown numbers
-    # ------------------------------------------------------------------
-    def action_create_contact(self):
-        """Create a contact for this call's number (a dialog pre-filled with it)."""
-        require(self.env, USER, self)
-        self.ensure_one()
-        return self.env["vbot.number.assign"]._open(
-            self.company_id, self.customer_key, "create", name=self.customer_name
-        )
-
-    def action_link_contact(self):
-        """Give this call's number to an existing contact (ambiguous candidates first)."""
-        require(self.env, USER, self)
-        self.ensure_one()
-        return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
 
 
 def _raise_if_concurrency(error):

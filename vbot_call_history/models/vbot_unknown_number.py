@@ -10,6 +10,7 @@ class VbotUnknownNumber(models.Model):
     """
 
     _name = "vbot.unknown.number"
+    _inherit = ["vbot.number.actions"]
     _description = "Unknown number"
     _auto = False
     _order = "last_call_date desc, id desc"
@@ -66,22 +67,8 @@ class VbotUnknownNumber(models.Model):
         )
 
     # ------------------------------------------------------------------
-    # Actions
+    # Actions (creating or linking a contact: vbot.number.actions)
     # ------------------------------------------------------------------
-    def action_create_contact(self):
-        """A contact for this number, pre-filled; every call of the number moves to it."""
-        require(self.env, USER, self)
-        self.ensure_one()
-        return self.env["vbot.number.assign"]._open(
-            self.company_id, self.customer_key, "create", name=self.customer_name
-        )
-
-    def action_link_contact(self):
-        """Give this number to an existing contact (the ambiguous candidates first)."""
-        require(self.env, USER, self)
-        self.ensure_one()
-        return self.env["vbot.number.assign"]._open(self.company_id, self.customer_key, "link")
-
     def action_open_calls(self):
         require(self.env, USER, self)
         self.ensure_one()

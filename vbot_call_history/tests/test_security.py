@@ -53,6 +53,11 @@ HARMLESS = {
     "number dialog checks its caller, then creates with sudo",
     ("vbot.number.link", "write"): "ORM: no one but the superuser may write (ACL)",
     ("vbot.number.link", "unlink"): "ORM: ACL (VBot Manager) and company rules apply",
+    ("vbot.number.actions", "action_create_contact"): "abstract model without records or "
+    "fields (it checks its caller, then fails): reached through vbot.call and "
+    "vbot.unknown.number, which inherit it and are tested below",
+    ("vbot.number.actions", "action_link_contact"): "abstract model without records or "
+    "fields, as above",
     ("vbot.unknown.number", "action_open_create_contact"): "needs a VBot User (checked); "
     "returns the create-contact dialog for a number in the caller's own current company, "
     "which checks its caller again when confirmed",
