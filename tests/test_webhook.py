@@ -28,7 +28,8 @@ from vbot_call_history.services.webhook import (
     load_body,
     parse_event,
 )
-from vbot_simulator.data import CallGenerator, parse_date_create
+from vbot_simulator.data import CallGenerator
+from vbot_simulator.webhooks import minimal_call_log
 
 SAMPLES = Path(__file__).parent / "webhook_samples"
 GROUP_ID = "0604202611541175360ecb41aa46388bc9816f9e3925fe"
@@ -68,41 +69,6 @@ def sample(name: str) -> bytes:
 def event_of(raw: bytes | dict, **kwargs):
     body = raw if isinstance(raw, dict) else load_body(raw)
     return parse_event(body, now=NOW, **kwargs)
-
-
-def as_call_log(group: dict) -> dict:
-    """A historycall group as VBot's MANUAL_CALL_LOG tells the same call (one leg a side)."""
-    incoming = group["type_call"] != "OUTCALL"
-    customer = (group["caller"] if incoming else group["callee"])[0]
-    agents = group["callee"] if incoming else group["caller"]
-    agent = next((leg for leg in agents if leg["disposition"] == "ANSWER"), agents[0])
-    caller, callee = (customer, agent) if incoming else (agent, customer)
-    legs = group["caller"] + group["callee"]
-    return {
-        "transId": group["group_id"],
-        "groupId": group["group_id"],
-        "typeCall": {"INCALL": 1, "OUTCALL": 2, "MISSCALL": 3}[group["type_call"]],
-        "timeCall": _seconds(group["time_call"]),
-        "durationCall": _seconds(group["duration_call"]),
-        "createAt": parse_date_create(group["date_create"]) * 1000,
-        "caller": caller["phone"],
-        "typeCaller": caller["source"],
-        "callerMemberNo": caller["member_no"],
-        "callee": callee["phone"],
-        "typeCallee": callee["source"],
-        "calleeMemberNo": callee["member_no"],
-        "disposition": group["disposition"],
-        "hotline": group["hotline_number"],
-        "postage": round(sum(leg["postage"] for leg in legs), 2),
-        "externalCallId": group["external_call_id"],
-    }
-
-
-def _seconds(value: str) -> int:
-    if ":" not in value:
-        return int(value)
-    hours, minutes, seconds = (int(part) for part in value.split(":"))
-    return hours * 3600 + minutes * 60 + seconds
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +212,7 @@ def test_call_logs_map_as_the_sync_maps_their_groups():
     groups = [generator.make_group(now - i * 97) for i in range(400)]
     for group in groups:
         synced = map_call(group)
-        log = as_call_log(group)
+        log = minimal_call_log(group)
         if group["record_file"]:
             body = {
                 "manualCallLog": log,

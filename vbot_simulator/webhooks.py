@@ -122,6 +122,36 @@ def _seconds(value: Any) -> int:
     return total
 
 
+def minimal_call_log(group: dict[str, Any]) -> dict[str, Any]:
+    """A historycall group as VBot's MANUAL_CALL_LOG tells the same call, with only the fields
+    the addon's mapping reads (one leg a side; the cost summed over the legs as the history's
+    mapping sums it). Tests compare its mapping with the history's."""
+    incoming = group["type_call"] != "OUTCALL"
+    customer = (group["caller"] if incoming else group["callee"])[0]
+    agents = group["callee"] if incoming else group["caller"]
+    agent = next((leg for leg in agents if leg["disposition"] == "ANSWER"), agents[0])
+    caller, callee = (customer, agent) if incoming else (agent, customer)
+    legs = group["caller"] + group["callee"]
+    return {
+        "transId": group["group_id"],
+        "groupId": group["group_id"],
+        "typeCall": TYPE_CALL[group["type_call"]],
+        "timeCall": _seconds(group["time_call"]),
+        "durationCall": _seconds(group["duration_call"]),
+        "createAt": parse_date_create(group["date_create"]) * 1000,
+        "caller": caller["phone"],
+        "typeCaller": caller["source"],
+        "callerMemberNo": caller["member_no"],
+        "callee": callee["phone"],
+        "typeCallee": callee["source"],
+        "calleeMemberNo": callee["member_no"],
+        "disposition": group["disposition"],
+        "hotline": group["hotline_number"],
+        "postage": round(sum(leg["postage"] for leg in legs), 2),
+        "externalCallId": group["external_call_id"],
+    }
+
+
 def _legs(group: dict[str, Any], side: str) -> list[dict[str, Any]]:
     legs = group.get(side)
     return [leg for leg in legs if isinstance(leg, dict)] if isinstance(legs, list) else []

@@ -9,8 +9,9 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from vbot_simulator.webhooks import minimal_call_log
+
 from ..models.vbot_call_webhook import INCOMING, INCOMING_END
-from ..services.mapping import parse_vbot_datetime
 from ..services.webhook import MAX_BODY_BYTES
 from .common import (
     WEBHOOK_SECRET,
@@ -23,34 +24,6 @@ from .common import (
 
 GROUP_ID = "0604202611541175360ecb41aa46388bc9816f9e3925fe"
 RECORD_URL = f"https://open-api-h01.vbot.vn/v2.0/api/crm/historycall/record/{GROUP_ID}"
-
-
-def as_call_log(group):
-    """A simulator call group as VBot's MANUAL_CALL_LOG tells the same call."""
-    incoming = group["type_call"] != "OUTCALL"
-    customer = (group["caller"] if incoming else group["callee"])[0]
-    agents = group["callee"] if incoming else group["caller"]
-    agent = next((leg for leg in agents if leg["disposition"] == "ANSWER"), agents[0])
-    caller, callee = (customer, agent) if incoming else (agent, customer)
-    created = parse_vbot_datetime(group["date_create"])
-    return {
-        "transId": group["group_id"],
-        "groupId": group["group_id"],
-        "typeCall": {"INCALL": 1, "OUTCALL": 2, "MISSCALL": 3}[group["type_call"]],
-        "timeCall": group["time_call"],
-        "durationCall": group["duration_call"],
-        "createAt": int((created - datetime(1970, 1, 1)).total_seconds()) * 1000,
-        "caller": caller["phone"],
-        "typeCaller": caller["source"],
-        "callerMemberNo": caller["member_no"],
-        "callee": callee["phone"],
-        "typeCallee": callee["source"],
-        "calleeMemberNo": callee["member_no"],
-        "disposition": group["disposition"],
-        "hotline": group["hotline_number"],
-        "postage": round(sum(leg["postage"] for leg in group["caller"] + group["callee"]), 2),
-        "externalCallId": group["external_call_id"],
-    }
 
 
 class WebhookCase(HttpCase):
@@ -152,7 +125,7 @@ class TestWebhookStore(WebhookCase):
         groups = self.sim.state.calls[:12]
         # Five calls arrive by webhook, two of them as VBot's legacy HISTORY_CALL.
         for index, group in enumerate(groups[:5]):
-            body = group if index < 2 else as_call_log(group)
+            body = group if index < 2 else minimal_call_log(group)
             self.assertEqual(self.post(body).json()["result"], "created")
         self.account._run_sync()
         calls = self.calls()
@@ -190,7 +163,7 @@ class TestWebhookStore(WebhookCase):
         group = self.sim.state.calls[0]
         call = self.calls().filtered(lambda c: c.external_id == group["group_id"])
         before = call.read(["call_date", "call_type", "partner_id", "payload", "write_date"])
-        self.assertEqual(self.post(as_call_log(group)).json()["result"], "duplicate")
+        self.assertEqual(self.post(minimal_call_log(group)).json()["result"], "duplicate")
         self.assertEqual(
             call.read(["call_date", "call_type", "partner_id", "payload", "write_date"]), before
         )
