@@ -70,6 +70,17 @@ def account_values(server, **extra):
     return values
 
 
+def setup_simulated_account(cls, replaced=(), **extra):
+    """Give the test class ``cls`` its simulator (``cls.sim``, from ``cls.sim_config``) and
+    an account on it (``cls.account``), in place of the accounts of domain ``replaced``."""
+    cls.sim = start_simulator(**cls.sim_config)
+    cls.addClassCleanup(cls.sim.stop)
+    allow_hosts(cls.env, cls.sim)
+    cls.env["vbot.account"].with_context(active_test=False).search(list(replaced)).unlink()
+    cls.account = cls.env["vbot.account"].create(account_values(cls.sim, **extra))
+    cls.Call = cls.env["vbot.call"]
+
+
 class VbotCase(TransactionCase):
     """A company account synced against its own simulator (``cls.sim``)."""
 
@@ -78,15 +89,8 @@ class VbotCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = start_simulator(**cls.sim_config)
-        cls.addClassCleanup(cls.sim.stop)
-        allow_hosts(cls.env, cls.sim)
         cls.company = cls.env.company
-        cls.env["vbot.account"].with_context(active_test=False).search(
-            [("company_id", "=", cls.company.id)]
-        ).unlink()
-        cls.account = cls.env["vbot.account"].create(account_values(cls.sim))
-        cls.Call = cls.env["vbot.call"]
+        setup_simulated_account(cls, [("company_id", "=", cls.company.id)])
 
     def calls(self, account=None):
         return self.Call.search([("account_id", "=", (account or self.account).id)])

@@ -15,10 +15,8 @@ from ..models.vbot_call_webhook import INCOMING, INCOMING_END
 from ..services.webhook import MAX_BODY_BYTES
 from .common import (
     WEBHOOK_SECRET,
-    account_values,
-    allow_hosts,
     enable_webhooks,
-    start_simulator,
+    setup_simulated_account,
     webhook_sample,
 )
 
@@ -32,13 +30,8 @@ class WebhookCase(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sim = start_simulator(**cls.sim_config)
-        cls.addClassCleanup(cls.sim.stop)
-        allow_hosts(cls.env, cls.sim)
-        cls.env["vbot.account"].with_context(active_test=False).search([]).unlink()
-        cls.account = cls.env["vbot.account"].create(account_values(cls.sim, initial_days=3))
+        setup_simulated_account(cls, initial_days=3)
         cls.path = enable_webhooks(cls.account)
-        cls.Call = cls.env["vbot.call"]
 
     def post(self, body, auth=WEBHOOK_SECRET, path=None, headers=None):
         """POST ``body`` (bytes, or an object sent as JSON) as VBot would; the response."""
