@@ -23,9 +23,12 @@ drop_db "$TEST_DB"
     || { tail -n 60 "$LOG_DIR/test-install.log" >&2; exit 1; }
 
 echo "== 3/4 Odoo tests (pytest-odoo) =="
+# The tests' HTTP server (tours, JSON-RPC) on a free port: another Odoo may hold 8069.
+TEST_HTTP_PORT="${TEST_HTTP_PORT:-$(free_port)}"
 # shellcheck disable=SC2046
 "$PYTHON" -m pytest vbot_call_history/tests -q -p no:cacheprovider \
     --odoo-database="$TEST_DB" --odoo-addons-path="$ODOO_ADDONS_PATH" --odoo-http \
+    --odoo-extra="http-port=$TEST_HTTP_PORT" \
     --odoo-log-level="${ODOO_LOG_LEVEL:-warn}" \
     $(for a in $(odoo_db_args); do echo "--odoo-extra=${a#--}"; done) "$@"
 
