@@ -1,4 +1,5 @@
 from . import (
+    base_partner_merge,
     mail_activity,
     res_config_settings,
     res_partner,

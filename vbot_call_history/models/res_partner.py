@@ -1,12 +1,16 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.osv import expression
 
 from ..services.phone import match_key, national_format
 from .access import USER, require
 from .vbot_account import notification
 
 _KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
+# How many of its newest calls a contact's Calls tab shows (the list behind See all calls
+# has them all).
+VBOT_TAB_CALLS = 20
 
 
 class ResPartner(models.Model):
@@ -28,13 +32,15 @@ class ResPartner(models.Model):
     )
     vbot_call_ids = fields.Many2many(
         "vbot.call",
-        string="Calls",
+        string="Latest calls",
         compute="_compute_vbot_call_ids",
         groups="vbot_call_history.group_vbot_user",
+        help="The newest calls of this contact and of its contacts (the Calls tab); the "
+        "smart button lists them all.",
     )
     vbot_call_count = fields.Integer(
         "Number of calls",
-        compute="_compute_vbot_call_ids",
+        compute="_compute_vbot_call_count",
         groups="vbot_call_history.group_vbot_user",
     )
     vbot_number_notice = fields.Text(
@@ -51,15 +57,21 @@ class ResPartner(models.Model):
             partner.vbot_mobile_key = match_key(partner.mobile) or False
 
     def _compute_vbot_call_ids(self):
+        # Only the rows the tab shows: one index range read newest first, at any volume.
         Call = self.env["vbot.call"]
         for partner in self:
-            if not partner.id:
-                partner.vbot_call_ids = Call
-                partner.vbot_call_count = 0
-                continue
-            calls = Call.search(partner._vbot_call_domain())
-            partner.vbot_call_ids = calls
-            partner.vbot_call_count = len(calls)
+            partner.vbot_call_ids = (
+                Call.search(partner._vbot_call_domain(), limit=VBOT_TAB_CALLS)
+                if partner.id
+                else Call
+            )
+
+    def _compute_vbot_call_count(self):
+        Call = self.env["vbot.call"]
+        for partner in self:
+            partner.vbot_call_count = (
+                Call.search_count(partner._vbot_call_domain()) if partner.id else 0
+            )
 
     def _compute_vbot_number_notice(self):
         for partner in self:
@@ -120,11 +132,40 @@ class ResPartner(models.Model):
         return issues
 
     def _vbot_call_domain(self):
-        """The calls shown on these contacts: their own and their contacts' calls.
+        """The calls shown on these contacts: their own and their contacts' calls, i.e.
+        ``[("partner_id", "child_of", self.ids)]``.
 
-        The Calls tab, the smart button's count and the list it opens all use it.
+        The Calls tab, the smart button's count and the list it opens all use it. Said
+        through the calls' stored commercial entity where that is the same set of calls (a
+        company, or a contact without a company, with no company among its contacts): one
+        range of ``vbot_call_commercial_date_idx``, newest first, however many calls. Other
+        contacts (a person in a company, a company above other companies) name their
+        contacts (archived ones too, as ``child_of`` does).
         """
-        return [("partner_id", "child_of", self.ids)]
+        ids = [pid for pid in self.ids if pid]
+        if not ids:
+            return list(expression.FALSE_DOMAIN)
+        Partner = self.sudo().with_context(active_test=False)
+        partners = Partner.browse(ids)
+        commercial = partners.filtered(lambda p: p.commercial_partner_id == p)
+        if commercial:
+            # A company among a commercial entity's contacts is its own commercial entity:
+            # its calls are not under the upper one's, though they are its children.
+            nested = Partner.search(
+                [
+                    ("parent_id.commercial_partner_id", "in", commercial.ids),
+                    ("is_company", "=", True),
+                ]
+            )
+            commercial -= nested.parent_id.commercial_partner_id
+        others = partners - commercial
+        domains = []
+        if commercial:
+            domains.append([("commercial_partner_id", "in", commercial.ids)])
+        if others:
+            children = Partner.search([("id", "child_of", others.ids)], order="id")
+            domains.append([("partner_id", "in", children.ids)])
+        return expression.OR(domains)
 
     # ------------------------------------------------------------------
     # CRUD: calls follow the contacts that own their numbers
