@@ -193,6 +193,15 @@ for _label, _partner in (
         50,
     )
     _report(
+        f"  the same form without the VBot fields (Odoo's own part)",
+        _median_ms(
+            lambda r=_record: r.web_read(
+                {k: v for k, v in _form_spec.items() if not k.startswith("vbot_")}
+            )
+        ),
+        50,
+    )
+    _report(
         f"Busiest {_label}: Calls tab + smart button only",
         _median_ms(
             lambda r=_record: r.web_read(

@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.osv import expression
+from odoo.tools.sql import create_index
 
 from ..services.phone import match_key, national_format
 from .access import USER, require
@@ -139,8 +140,8 @@ class ResPartner(models.Model):
         through the calls' stored commercial entity where that is the same set of calls (a
         company, or a contact without a company, with no company among its contacts): one
         range of ``vbot_call_commercial_date_idx``, newest first, however many calls. Other
-        contacts (a person in a company, a company above other companies) name their
-        contacts (archived ones too, as ``child_of`` does).
+        contacts (a person in a company) name their contacts (archived ones too, as
+        ``child_of`` does); a company above other companies names their entities too.
         """
         ids = [pid for pid in self.ids if pid]
         if not ids:
@@ -148,24 +149,55 @@ class ResPartner(models.Model):
         Partner = self.sudo().with_context(active_test=False)
         partners = Partner.browse(ids)
         commercial = partners.filtered(lambda p: p.commercial_partner_id == p)
-        if commercial:
-            # A company among a commercial entity's contacts is its own commercial entity:
-            # its calls are not under the upper one's, though they are its children.
-            nested = Partner.search(
-                [
-                    ("parent_id.commercial_partner_id", "in", commercial.ids),
-                    ("is_company", "=", True),
-                ]
-            )
-            commercial -= nested.parent_id.commercial_partner_id
         others = partners - commercial
         domains = []
         if commercial:
-            domains.append([("commercial_partner_id", "in", commercial.ids)])
+            entities = commercial._vbot_commercial_entities()
+            domains.append([("commercial_partner_id", "in", entities)])
         if others:
             children = Partner.search([("id", "child_of", others.ids)], order="id")
             domains.append([("partner_id", "in", children.ids)])
         return expression.OR(domains)
+
+    def _vbot_commercial_entities(self):
+        """The ids of these commercial entities and of every company below them.
+
+        A company among a company's contacts is its own commercial entity: its calls (and
+        its contacts') are under the upper company too, as ``child_of`` says. Such companies
+        are few: one query reads them all (through ``res_partner_vbot_company_below_idx``).
+        """
+        self.env["res.partner"].flush_model(["is_company", "parent_id", "commercial_partner_id"])
+        self.env.cr.execute(
+            """
+            SELECT upper.commercial_partner_id, lower.id
+              FROM res_partner AS lower
+              JOIN res_partner AS upper ON upper.id = lower.parent_id
+             WHERE lower.is_company AND lower.parent_id IS NOT NULL
+            """
+        )
+        below = defaultdict(list)
+        for upper_id, lower_id in self.env.cr.fetchall():
+            below[upper_id].append(lower_id)
+        found = set(self.ids)
+        todo = list(found)
+        while todo:
+            for lower_id in below.get(todo.pop(), ()):
+                if lower_id not in found:
+                    found.add(lower_id)
+                    todo.append(lower_id)
+        return sorted(found)
+
+    def init(self):
+        res = super().init()
+        # The companies below another partner (few): see _vbot_commercial_entities.
+        create_index(
+            self.env.cr,
+            "res_partner_vbot_company_below_idx",
+            self._table,
+            ["parent_id"],
+            where="is_company AND parent_id IS NOT NULL",
+        )
+        return res
 
     # ------------------------------------------------------------------
     # CRUD: calls follow the contacts that own their numbers

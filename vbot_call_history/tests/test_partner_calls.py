@@ -111,7 +111,11 @@ class TestPartnerCalls(VbotCase):
             self.Call.search([("partner_id", "child_of", everyone.ids)]),
         )
         self.assertFalse(self.Call.search(self.Partner._vbot_call_domain()))
-        # A company with no company below is read through its calls' commercial entity.
+        # A company is read through its calls' commercial entity, with the companies below.
+        self.assertIn(
+            ("commercial_partner_id", "in", sorted((holding | subsidiary).ids)),
+            holding._vbot_call_domain(),
+        )
         self.assertIn(("commercial_partner_id", "in", subsidiary.ids), subsidiary._vbot_call_domain())
         self.assertIn(("commercial_partner_id", "in", loner.ids), loner._vbot_call_domain())
 
