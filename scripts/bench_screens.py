@@ -11,12 +11,13 @@ import time
 
 from lxml import etree
 from odoo import Command
+from odoo.addons.vbot_call_history.services.phone import national_format
 from odoo.modules.registry import Registry
 
-from odoo.addons.vbot_call_history.services.phone import national_format
-
 _runs = int(os.environ.get("BENCH_SCREEN_RUNS", "10"))
-_company = (account if "account" in globals() else env["vbot.account"].search([], limit=1)).company_id  # noqa: F821
+_company = (
+    account if "account" in globals() else env["vbot.account"].search([], limit=1)
+).company_id
 _Call = env["vbot.call"]
 
 
@@ -71,7 +72,7 @@ def _view_spec(model, view_type):
     return arch, _spec(arch, model, info)
 
 
-print("== Screens (server time, as a VBot user; median of %d runs) ==" % _runs)
+print(f"== Screens (server time, as a VBot user; median of {_runs} runs) ==")
 
 # The busiest contact, then the busiest company: its contacts, the busiest ones.
 _by_partner = _Call.sudo()._read_group(
@@ -163,6 +164,7 @@ _report(
     50,
 )
 
+
 # 2. The pivot month x type: the read_groups the pivot view makes (total, rows, columns, cells).
 def _pivot():
     for groupby in ([], ["call_type"], ["call_date:month"], ["call_date:month", "call_type"]):
@@ -172,7 +174,9 @@ def _pivot():
 _report("Pivot month x type (its 4 read_groups)", _median_ms(_pivot), 500)
 _report(
     "  of which the cells alone (month x type)",
-    _median_ms(lambda: _UCall.read_group([], ["__count"], ["call_date:month", "call_type"], lazy=False)),
+    _median_ms(
+        lambda: _UCall.read_group([], ["__count"], ["call_date:month", "call_type"], lazy=False)
+    ),
     500,
 )
 
@@ -193,7 +197,7 @@ for _label, _partner in (
         50,
     )
     _report(
-        f"  the same form without the VBot fields (Odoo's own part)",
+        "  the same form without the VBot fields (Odoo's own part)",
         _median_ms(
             lambda r=_record: r.web_read(
                 {k: v for k, v in _form_spec.items() if not k.startswith("vbot_")}
@@ -204,9 +208,7 @@ for _label, _partner in (
     _report(
         f"Busiest {_label}: Calls tab + smart button only",
         _median_ms(
-            lambda r=_record: r.web_read(
-                {"vbot_call_ids": _tab_spec, "vbot_call_count": {}}
-            )
+            lambda r=_record: r.web_read({"vbot_call_ids": _tab_spec, "vbot_call_count": {}})
         ),
         50,
     )
@@ -226,9 +228,7 @@ for _label, _partner in (
         ),
         50,
     )
-    print(
-        f"    ({len(_shown)} rows read for the tab; count {_record.vbot_call_count})"
-    )
+    print(f"    ({len(_shown)} rows read for the tab; count {_record.vbot_call_count})")
 
 # 4. Search by a number typed in any format: the list filtered by it.
 _key = _busiest_contact.vbot_mobile_key or _busiest_contact.vbot_phone_key

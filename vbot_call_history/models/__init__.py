@@ -1,5 +1,4 @@
 from . import (
-    base_partner_merge,
     mail_activity,
     res_config_settings,
     res_partner,

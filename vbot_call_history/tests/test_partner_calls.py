@@ -42,7 +42,9 @@ class TestPartnerCalls(VbotCase):
 
     def contact(self, index, **values):
         customer = self.customers[index]
-        return self.Partner.create(dict({"name": customer["name"], "mobile": customer["phone"]}, **values))
+        return self.Partner.create(
+            dict({"name": customer["name"], "mobile": customer["phone"]}, **values)
+        )
 
     def child_of(self, partner):
         return self.Call.search([("partner_id", "child_of", partner.id)])
@@ -116,7 +118,9 @@ class TestPartnerCalls(VbotCase):
             ("commercial_partner_id", "in", sorted((holding | subsidiary).ids)),
             holding._vbot_call_domain(),
         )
-        self.assertIn(("commercial_partner_id", "in", subsidiary.ids), subsidiary._vbot_call_domain())
+        self.assertIn(
+            ("commercial_partner_id", "in", subsidiary.ids), subsidiary._vbot_call_domain()
+        )
         self.assertIn(("commercial_partner_id", "in", loner.ids), loner._vbot_call_domain())
 
     def test_matching_sets_the_commercial_entity(self):
