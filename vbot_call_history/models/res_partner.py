@@ -12,6 +12,9 @@ _KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
 # How many of its newest calls a contact's Calls tab shows (the list behind See all calls
 # has them all).
 VBOT_TAB_CALLS = 20
+# The smart button counts up to this many calls, then says "10000+" (as Odoo's lists do):
+# counting a company's 300,000 calls would cost more than showing its form.
+VBOT_COUNT_LIMIT = 10000
 
 
 class ResPartner(models.Model):
@@ -43,6 +46,12 @@ class ResPartner(models.Model):
         "Number of calls",
         compute="_compute_vbot_call_count",
         groups="vbot_call_history.group_vbot_user",
+        help="Counted up to 10,000; more reads 10,001.",
+    )
+    vbot_call_count_display = fields.Char(
+        "Calls",
+        compute="_compute_vbot_call_count",
+        groups="vbot_call_history.group_vbot_user",
     )
     vbot_number_notice = fields.Text(
         "Shared numbers",
@@ -70,8 +79,14 @@ class ResPartner(models.Model):
     def _compute_vbot_call_count(self):
         Call = self.env["vbot.call"]
         for partner in self:
-            partner.vbot_call_count = (
-                Call.search_count(partner._vbot_call_domain()) if partner.id else 0
+            count = (
+                Call.search_count(partner._vbot_call_domain(), limit=VBOT_COUNT_LIMIT + 1)
+                if partner.id
+                else 0
+            )
+            partner.vbot_call_count = count
+            partner.vbot_call_count_display = (
+                f"{VBOT_COUNT_LIMIT}+" if count > VBOT_COUNT_LIMIT else str(count)
             )
 
     def _compute_vbot_number_notice(self):

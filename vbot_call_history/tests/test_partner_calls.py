@@ -1,8 +1,11 @@
 import importlib.util
 from pathlib import Path
 
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
+from ..models import res_partner as res_partner_module
 from ..models.res_partner import VBOT_TAB_CALLS
 from ..services.phone import match_key
 from .common import VbotCase
@@ -63,6 +66,18 @@ class TestPartnerCalls(VbotCase):
         action = partner.action_vbot_open_calls()
         self.assertEqual(self.Call.search(action["domain"]), calls)
         self.assertEqual(action["context"], {"default_partner_id": partner.id})
+
+    def test_count_stops_at_its_limit(self):
+        partner = self.contact(0)
+        calls = self.Call.search([("partner_id", "=", partner.id)])
+        self.assertEqual(partner.vbot_call_count_display, str(len(calls)))
+        with patch.object(res_partner_module, "VBOT_COUNT_LIMIT", len(calls) - 1):
+            self.env.invalidate_all()
+            self.assertEqual(partner.vbot_call_count, len(calls))
+            self.assertEqual(partner.vbot_call_count_display, f"{len(calls) - 1}+")
+        with patch.object(res_partner_module, "VBOT_COUNT_LIMIT", len(calls)):
+            self.env.invalidate_all()
+            self.assertEqual(partner.vbot_call_count_display, str(len(calls)))
 
     def test_company_tab_follows_its_contacts(self):
         company = self.Partner.create({"name": "Công ty Hòa Bình", "is_company": True})
