@@ -228,7 +228,9 @@ for _label, _partner in (
         ),
         50,
     )
-    print(f"    ({len(_shown)} rows read for the tab; the button says {_record.vbot_call_count_display})")
+    print(
+        f"    ({len(_shown)} rows read for the tab; the button says {_record.vbot_call_count_display})"
+    )
 
 # 4. Search by a number typed in any format: the list filtered by it.
 _key = _busiest_contact.vbot_mobile_key or _busiest_contact.vbot_phone_key

@@ -1,6 +1,5 @@
 import importlib.util
 from pathlib import Path
-
 from unittest.mock import patch
 
 from odoo.tests import tagged
