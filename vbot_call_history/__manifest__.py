@@ -1,7 +1,7 @@
 {
     "name": "VBot Call History",
     "summary": "Every VBot call on the right contact, with its outcome, agent and recording",
-    "version": "18.0.2.0.0",
+    "version": "18.0.2.1.0",
     "category": "Sales/CRM",
     "author": "vbot_call_history developers",
     "license": "LGPL-3",

@@ -25,8 +25,16 @@ agents = [
     for ext, user_id in state["user_calls"].items()
     if ext in by_external and by_external[ext][0].user_id.id != user_id
 ]
+# Each call's commercial entity (18.0.2.1.0) is its contact's, filled by the migration.
+entities = [
+    call.external_id
+    for call in calls
+    if call.commercial_partner_id != call.partner_id.commercial_partner_id
+]
 if lost:
     problems.append(f"{len(lost)} calls lost")
+if entities:
+    problems.append(f"{len(entities)} calls without their contact's commercial entity")
 if doubled:
     problems.append(f"{len(doubled)} calls duplicated")
 if moved:

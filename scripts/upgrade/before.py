@@ -8,6 +8,11 @@ customers = json.load(open(os.environ["VBOT_CUSTOMERS"], encoding="utf-8"))
 env["res.partner"].create(
     [{"name": c["name"], "mobile": c["phone"]} for c in customers[: len(customers) // 2]]
 )
+# The simulator is not a VBot host: allowed as an administrator would (versions since
+# 18.0.2.0.0 refuse other hosts; earlier ones ignore the parameter).
+env["ir.config_parameter"].set_param(
+    "vbot_call_history.allowed_hosts", os.environ["VBOT_SIM_URL"].split("/")[2]
+)
 Account = env["vbot.account"].with_context(active_test=False)
 Account.search([]).unlink()
 account = Account.create(
@@ -22,7 +27,10 @@ account = Account.create(
         "initial_days": 30,
     }
 )
-account.action_sync()
+if hasattr(account, "_run_sync"):
+    account._run_sync()  # since 18.0.2.0.0, Sync now hands the sync to the scheduled job
+else:
+    account.action_sync()
 calls = env["vbot.call"].search([("account_id", "=", account.id)])
 state = {
     "account_id": account.id,

@@ -1,12 +1,20 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.osv import expression
+from odoo.tools.sql import create_index
 
 from ..services.phone import match_key, national_format
 from .access import USER, require
 from .vbot_account import notification
 
 _KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
+# How many of its newest calls a contact's Calls tab shows (the list behind See all calls
+# has them all).
+VBOT_TAB_CALLS = 20
+# The smart button counts up to this many calls, then says "10000+" (as Odoo's lists do):
+# counting a company's 300,000 calls would cost more than showing its form.
+VBOT_COUNT_LIMIT = 10000
 
 
 class ResPartner(models.Model):
@@ -28,13 +36,21 @@ class ResPartner(models.Model):
     )
     vbot_call_ids = fields.Many2many(
         "vbot.call",
-        string="Calls",
+        string="Latest calls",
         compute="_compute_vbot_call_ids",
         groups="vbot_call_history.group_vbot_user",
+        help="The newest calls of this contact and of its contacts (the Calls tab); the "
+        "smart button lists them all.",
     )
     vbot_call_count = fields.Integer(
         "Number of calls",
-        compute="_compute_vbot_call_ids",
+        compute="_compute_vbot_call_count",
+        groups="vbot_call_history.group_vbot_user",
+        help="Counted up to 10,000; more reads 10,001.",
+    )
+    vbot_call_count_display = fields.Char(
+        "Calls",
+        compute="_compute_vbot_call_count",
         groups="vbot_call_history.group_vbot_user",
     )
     vbot_number_notice = fields.Text(
@@ -51,15 +67,27 @@ class ResPartner(models.Model):
             partner.vbot_mobile_key = match_key(partner.mobile) or False
 
     def _compute_vbot_call_ids(self):
+        # Only the rows the tab shows: one index range read newest first, at any volume.
         Call = self.env["vbot.call"]
         for partner in self:
-            if not partner.id:
-                partner.vbot_call_ids = Call
-                partner.vbot_call_count = 0
-                continue
-            calls = Call.search(partner._vbot_call_domain())
-            partner.vbot_call_ids = calls
-            partner.vbot_call_count = len(calls)
+            partner.vbot_call_ids = (
+                Call.search(partner._vbot_call_domain(), limit=VBOT_TAB_CALLS)
+                if partner.id
+                else Call
+            )
+
+    def _compute_vbot_call_count(self):
+        Call = self.env["vbot.call"]
+        for partner in self:
+            count = (
+                Call.search_count(partner._vbot_call_domain(), limit=VBOT_COUNT_LIMIT + 1)
+                if partner.id
+                else 0
+            )
+            partner.vbot_call_count = count
+            partner.vbot_call_count_display = (
+                f"{VBOT_COUNT_LIMIT}+" if count > VBOT_COUNT_LIMIT else str(count)
+            )
 
     def _compute_vbot_number_notice(self):
         for partner in self:
@@ -120,11 +148,71 @@ class ResPartner(models.Model):
         return issues
 
     def _vbot_call_domain(self):
-        """The calls shown on these contacts: their own and their contacts' calls.
+        """The calls shown on these contacts: their own and their contacts' calls, i.e.
+        ``[("partner_id", "child_of", self.ids)]``.
 
-        The Calls tab, the smart button's count and the list it opens all use it.
+        The Calls tab, the smart button's count and the list it opens all use it. Said
+        through the calls' stored commercial entity where that is the same set of calls (a
+        company, or a contact without a company, with no company among its contacts): one
+        range of ``vbot_call_commercial_date_idx``, newest first, however many calls. Other
+        contacts (a person in a company) name their contacts (archived ones too, as
+        ``child_of`` does); a company above other companies names their entities too.
         """
-        return [("partner_id", "child_of", self.ids)]
+        ids = [pid for pid in self.ids if pid]
+        if not ids:
+            return list(expression.FALSE_DOMAIN)
+        Partner = self.sudo().with_context(active_test=False)
+        partners = Partner.browse(ids)
+        commercial = partners.filtered(lambda p: p.commercial_partner_id == p)
+        others = partners - commercial
+        domains = []
+        if commercial:
+            entities = commercial._vbot_commercial_entities()
+            domains.append([("commercial_partner_id", "in", entities)])
+        if others:
+            children = Partner.search([("id", "child_of", others.ids)], order="id")
+            domains.append([("partner_id", "in", children.ids)])
+        return expression.OR(domains)
+
+    def _vbot_commercial_entities(self):
+        """The ids of these commercial entities and of every company below them.
+
+        A company among a company's contacts is its own commercial entity: its calls (and
+        its contacts') are under the upper company too, as ``child_of`` says. Such companies
+        are few: one query reads them all (through ``res_partner_vbot_company_below_idx``).
+        """
+        self.env["res.partner"].flush_model(["is_company", "parent_id", "commercial_partner_id"])
+        self.env.cr.execute(
+            """
+            SELECT upper.commercial_partner_id, lower.id
+              FROM res_partner AS lower
+              JOIN res_partner AS upper ON upper.id = lower.parent_id
+             WHERE lower.is_company AND lower.parent_id IS NOT NULL
+            """
+        )
+        below = defaultdict(list)
+        for upper_id, lower_id in self.env.cr.fetchall():
+            below[upper_id].append(lower_id)
+        found = set(self.ids)
+        todo = list(found)
+        while todo:
+            for lower_id in below.get(todo.pop(), ()):
+                if lower_id not in found:
+                    found.add(lower_id)
+                    todo.append(lower_id)
+        return sorted(found)
+
+    def init(self):
+        res = super().init()
+        # The companies below another partner (few): see _vbot_commercial_entities.
+        create_index(
+            self.env.cr,
+            "res_partner_vbot_company_below_idx",
+            self._table,
+            ["parent_id"],
+            where="is_company AND parent_id IS NOT NULL",
+        )
+        return res
 
     # ------------------------------------------------------------------
     # CRUD: calls follow the contacts that own their numbers

@@ -8,7 +8,7 @@ import pytz
 from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.sql import create_index
+from odoo.tools.sql import create_index, index_exists
 
 from ..services.mapping import CALL_TYPES, DISPOSITIONS, MappingError, classify
 from ..services.phone import match_key, national_format
@@ -124,6 +124,17 @@ class VbotCall(models.Model):
     partner_name = fields.Char(
         "Contact name", related="partner_id.name", help="The contact's own name (no company)."
     )
+    # The contact's company (or the contact, without one): a company's Calls tab reads its
+    # newest calls through vbot_call_commercial_date_idx (see init), whatever their number.
+    # Kept by the ORM when a contact's parent changes; _match_partners sets it with partner_id.
+    commercial_partner_id = fields.Many2one(
+        "res.partner",
+        "Commercial entity",
+        related="partner_id.commercial_partner_id",
+        store=True,
+        readonly=True,
+        help="The company of the call's contact, or the contact itself without a company.",
+    )
     match_state = fields.Selection(
         [
             ("matched", "Matched"),
@@ -226,6 +237,26 @@ class VbotCall(models.Model):
             self._table,
             ["partner_id", "call_date DESC", "id DESC"],
             where="partner_id IS NOT NULL",
+        )
+        # A company's (or a contact's) calls, newest first, with its contacts' calls: its
+        # Calls tab and smart button. company_id is included for the record rule, so that
+        # counting them reads the index only.
+        if not index_exists(self.env.cr, "vbot_call_commercial_date_idx"):
+            self.env.cr.execute(
+                """
+                CREATE INDEX vbot_call_commercial_date_idx
+                    ON vbot_call (commercial_partner_id, call_date DESC, id DESC)
+                    INCLUDE (company_id)
+                 WHERE commercial_partner_id IS NOT NULL
+                """
+            )
+        # Statistics (the pivot and graph by date and type) read this index only, not the
+        # table's rows (their payloads make it wide): company_id for the record rule.
+        create_index(
+            self.env.cr,
+            "vbot_call_company_date_type_idx",
+            self._table,
+            ["company_id", "call_date", "call_type"],
         )
         # Answered calls after a date, by number or by contact: closing call-backs.
         create_index(
@@ -538,12 +569,18 @@ class VbotCall(models.Model):
             new_partner = {change[0]: change[2] for change in changes}
             for call in changed.filtered(lambda c: c.callback_state == "pending"):
                 moved_partner_ids.update((call.partner_id.id, new_partner[call.id]))
-            self.flush_recordset(["match_state", "partner_id"])
+            self.flush_recordset(["match_state", "partner_id", "commercial_partner_id"])
+            # commercial_partner_id follows partner_id (read from the contacts, flushed).
+            self.env["res.partner"].flush_model(["commercial_partner_id"])
             rows = ", ".join(["(%s, %s, %s::int)"] * len(changes))
             self.env.cr.execute(
                 f"""
                 UPDATE vbot_call AS c
                    SET match_state = v.state, partner_id = v.partner_id,
+                       commercial_partner_id = (
+                           SELECT p.commercial_partner_id FROM res_partner AS p
+                            WHERE p.id = v.partner_id
+                       ),
                        write_date = now() AT TIME ZONE 'UTC', write_uid = %s
                   FROM (VALUES {rows}) AS v(id, state, partner_id)
                  WHERE c.id = v.id
@@ -551,7 +588,7 @@ class VbotCall(models.Model):
                 [self.env.uid, *(value for change in changes for value in change)],
             )
             self.browse([change[0] for change in changes]).invalidate_recordset(
-                ["match_state", "partner_id", "write_date", "write_uid"]
+                ["match_state", "partner_id", "commercial_partner_id", "write_date", "write_uid"]
             )
         for candidate_ids, calls in candidate_changes.items():
             calls.write({"candidate_partner_ids": [(6, 0, list(candidate_ids))]})
@@ -561,6 +598,29 @@ class VbotCall(models.Model):
                 ["vbot_call_ids", "vbot_call_count", "vbot_number_notice"]
             )
         return moved_partner_ids
+
+    @api.model
+    def _fix_commercial_partners(self, partner_ids):
+        """Give the calls of these contacts their contact's commercial entity, where SQL
+        moved their contact behind the ORM's back (a merge of contacts)."""
+        if not partner_ids:
+            return
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.flush_model(["partner_id", "commercial_partner_id"])
+        self.env.cr.execute(
+            """
+            UPDATE vbot_call AS c
+               SET commercial_partner_id = p.commercial_partner_id
+              FROM res_partner AS p
+             WHERE p.id = c.partner_id AND c.partner_id = ANY(%s)
+               AND c.commercial_partner_id IS DISTINCT FROM p.commercial_partner_id
+            RETURNING c.id
+            """,
+            [list(partner_ids)],
+        )
+        self.browse([row[0] for row in self.env.cr.fetchall()]).invalidate_recordset(
+            ["commercial_partner_id"]
+        )
 
     @api.model
     def _rematch_keys(self, keys, extra_domain=()):

@@ -5,6 +5,7 @@ from . import (
     test_matching,
     test_members,
     test_migration,
+    test_partner_calls,
     test_recording,
     test_sales_tour,
     test_security,

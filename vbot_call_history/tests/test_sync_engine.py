@@ -397,7 +397,8 @@ class TestSyncEngine(VbotCase):
         action = partner.action_vbot_fetch_calls()
 
         self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
-        self.assertEqual(set(partner.vbot_call_ids.mapped("external_id")), expected)
+        stored = self.env["vbot.call"].search(partner._vbot_call_domain())
+        self.assertEqual(set(stored.mapped("external_id")), expected)
         phones = {q.get("phone") for q in get_all_requests(self.sim)}
         self.assertEqual(phones, {legacy, national})
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..models.res_partner import VBOT_TAB_CALLS
 from ..services.phone import match_key
 from .common import VbotCase, push, vbot_group
 
@@ -103,7 +104,8 @@ class TestUnknownNumbers(VbotCase):
         self.assertEqual(calls.partner_id, partner)
         self.assertEqual(set(calls.mapped("match_state")), {"matched"})
         self.assertEqual(partner.vbot_call_count, len(calls))
-        self.assertEqual(partner.vbot_call_ids, calls)
+        self.assertEqual(partner.vbot_call_ids, calls[:VBOT_TAB_CALLS])
+        self.assertEqual(self.Call.search(partner._vbot_call_domain()), calls)
         self.assertFalse(self.Unknown.search([("customer_key", "=", line.customer_key)]))
 
     def test_link_ambiguous_number_picks_one_contact_and_keeps_the_others_calls(self):
