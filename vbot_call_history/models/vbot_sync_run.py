@@ -337,7 +337,8 @@ class SyncRun:
         """Store every page VBot lists for the span (or phone); the keys seen, or None when
         the time ran out before the last page."""
         listing = _Listing((start, end) if start else None)
-        pages = self.client.iter_pages(date_from=start, date_to=end, phone=phone)
+        # The next page is fetched while this one is stored (a thread doing only HTTP).
+        pages = self.client.iter_pages(date_from=start, date_to=end, phone=phone, prefetch=True)
         try:
             for _page_no, groups in pages:
                 self._store(groups, listing)
@@ -347,6 +348,8 @@ class SyncRun:
         except VBotTimeBudgetError:
             self.out_of_time = True
             return None
+        finally:
+            pages.close()
         self._close_listing(listing)
         return listing.touched
 

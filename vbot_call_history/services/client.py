@@ -31,10 +31,14 @@ exception message; logs name the path (never the query) and the HTTP status.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import logging
+import queue
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -611,6 +615,7 @@ class VBotClient:
         date_to: DateLike = None,
         phone: str | None = None,
         start_page: int = 1,
+        prefetch: bool = False,
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
 
@@ -620,31 +625,101 @@ class VBotClient:
         is yielded: the caller decides what two versions of one id mean. An empty last page
         is not yielded; a full page holding only groups already seen ends the iteration (a
         server ignoring ``page`` would otherwise loop forever).
+
+        With ``prefetch``, the next page is asked for while the caller works on this one
+        (see :meth:`_prefetch`); what is yielded and raised is the same.
         """
-        seen: dict[str, list[dict[str, Any]]] = {}
-        page = start_page
+        # Per id, a digest of each version yielded (not the groups: a listing may hold
+        # hundreds of thousands of calls).
+        seen: dict[str, list[bytes]] = {}
+        if prefetch:
+            source = self._prefetch(date_from, date_to, phone, start_page)
+        else:
+            source = self._pages(date_from, date_to, phone, start_page)
+        try:
+            for page, groups in source:
+                if not groups:
+                    return
+                fresh = []
+                for group in groups:
+                    if isinstance(group, dict):
+                        versions = seen.setdefault(safe_external_id(group), [])
+                        digest = _digest(group)
+                        if digest in versions:
+                            continue
+                        versions.append(digest)
+                    fresh.append(group)
+                yield page, fresh
+                if len(groups) < self.page_size:
+                    return
+                if not fresh:
+                    # A full page of groups already seen: the server ignores ``page``.
+                    _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
+                    return
+        finally:
+            source.close()
+
+    def _pages(self, date_from, date_to, phone, page):
+        """The raw pages from ``page`` on, up to the first short (or empty) one."""
         while True:
             groups = self.fetch_page(
                 page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
             )
-            if not groups:
-                return
-            fresh = []
-            for group in groups:
-                if isinstance(group, dict):
-                    versions = seen.setdefault(safe_external_id(group), [])
-                    if any(group == version for version in versions):
-                        continue
-                    versions.append(group)
-                fresh.append(group)
-            yield page, fresh
+            yield page, groups
             if len(groups) < self.page_size:
                 return
-            if not fresh:
-                # A full page of groups already seen: the server ignores ``page``.
-                _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
-                return
             page += 1
+
+    def _prefetch(self, date_from, date_to, phone, page):
+        """:meth:`_pages`, fetched one page ahead by a thread of its own.
+
+        The thread only sends requests and decodes JSON (no database), through a copy of
+        this client with its own HTTP session (same credentials, token store, deadline and
+        retry rules: 429/Retry-After, 5xx, timeouts), one request at a time: at most one
+        request in flight and one page waiting. What it raises is raised here, at the page
+        it failed on. When the caller stops early (or the time is up), the thread stops
+        after its current request; its page is dropped.
+        """
+        worker = copy.copy(self)
+        if isinstance(self.session, requests.Session):
+            worker.session = policy_session(self.url_policy, None)
+        pages: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def hand_over(item):
+            while not stop.is_set():
+                try:
+                    pages.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def run():
+            try:
+                for item in worker._pages(date_from, date_to, phone, page):
+                    if stop.is_set() or not hand_over((item, None)):
+                        return
+            except Exception as error:  # handed to the caller, raised there
+                hand_over((None, error))
+            finally:
+                hand_over((None, None))
+                if worker.session is not self.session:
+                    worker.session.close()
+
+        thread = threading.Thread(target=run, name="vbot-prefetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item, error = pages.get()
+                if error is not None:
+                    raise error
+                if item is None:
+                    return
+                yield item
+        finally:
+            stop.set()
+            thread.join(timeout=0.5)
 
     def iter_calls(
         self,
@@ -732,6 +807,15 @@ class VBotClient:
         if byte_range and _BYTE_RANGE.fullmatch(byte_range.strip()):
             headers["Range"] = byte_range.strip()
         return self._request("GET", target, stream=True, headers=headers)
+
+
+def _digest(group: dict[str, Any]) -> bytes:
+    """A short digest of a group's content (the same content, whatever its keys' order)."""
+    try:
+        text = json.dumps(group, sort_keys=True, default=str, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        text = repr(group)
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
 
 
 def _envelope_code(payload: Any) -> int | None:
