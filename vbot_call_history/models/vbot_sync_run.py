@@ -106,7 +106,8 @@ class SyncRun:
         self.Unreadable = self.env["vbot.unreadable.call"].sudo()
         self.commits = kind in LOCKED_KINDS and not _testing()
         self.generation = account.sync_generation
-        # Counters of this run (distinct VBot ids), written to the log at each commit.
+        # Counters of this run (distinct VBot ids), written to the log at each commit. The
+        # ids fetched are kept as their hash (a run may fetch a million calls).
         self.fetched = set()
         self.unreadable = set()
         self.remembered = set()  # unreadable calls seen by this run (not retried by it)
@@ -379,9 +380,10 @@ class SyncRun:
                 continue
             key = values["external_id"]
             touched.add(key)
-            self.fetched.add(key)
+            self.fetched.add(hash(key))
+            payload_hash = hash(values["payload"])
             if key in seen:
-                if seen[key] != values["payload"]:
+                if seen[key] != payload_hash:
                     digest = hashlib.sha1(values["payload"].encode("utf-8")).hexdigest()[:12]
                     error = MappingError(
                         "group_id",
@@ -398,7 +400,7 @@ class SyncRun:
                         call_date=values["call_date"],
                     )
                 continue
-            seen[key] = values["payload"]
+            seen[key] = payload_hash
             good.append(values)
             raw[key] = group
         created, updated, failures = self.Call._upsert_page_isolated(
@@ -434,7 +436,7 @@ class SyncRun:
         key = _storable_key(key or safe_external_id(group))
         touched.add(key)
         self.remembered.add(key)
-        self.fetched.add(key)
+        self.fetched.add(hash(key))
         if call_date is None and error.field != "date_create" and isinstance(group, dict):
             try:
                 call_date = parse_vbot_datetime(group.get("date_create"), self.tz, now=self.now)
@@ -669,7 +671,7 @@ class _Listing:
 
     def __init__(self, bounds):
         self.bounds = bounds
-        self.seen = {}  # VBot id -> payload
+        self.seen = {}  # VBot id -> hash of its payload
         self.touched = set()  # every key met, readable or not
         self.ordered = bool(bounds and bounds[0])
         self.newer = None  # the last readable date met
