@@ -12,7 +12,6 @@ import resource
 import time
 
 import psycopg2.extras
-
 from odoo.addons.vbot_call_history.services.mapping import map_call
 
 SAMPLE = 5000
@@ -62,7 +61,9 @@ customers = json.load(open(os.environ["BENCH_CUSTOMERS"], encoding="utf-8"))
 Partner = env["res.partner"]
 t0 = time.perf_counter()
 for start in range(0, len(customers), 10000):
-    Partner.create([{"name": c["name"], "mobile": c["phone"]} for c in customers[start : start + 10000]])
+    Partner.create(
+        [{"name": c["name"], "mobile": c["phone"]} for c in customers[start : start + 10000]]
+    )
     env.cr.commit()
     env.invalidate_all()
 print(f"contacts created: {len(customers)} in {time.perf_counter() - t0:.1f} s")
@@ -88,8 +89,10 @@ for label in ("first sync", "second sync (nothing new)"):
         f"{account.last_updated_count} updated in {elapsed:.2f} s ({fetched / elapsed:.0f} calls/s); "
         f"state {account.last_sync_state}"
     )
-print(f"peak RSS of this process during the first sync: {figures['peak rss']:.0f} MB "
-      f"(before it: {rss_before:.0f} MB)")
+print(
+    f"peak RSS of this process during the first sync: {figures['peak rss']:.0f} MB "
+    f"(before it: {rss_before:.0f} MB)"
+)
 Call = env["vbot.call"]
 total = Call.search_count([("account_id", "=", account.id)])
 linked = Call.search_count([("account_id", "=", account.id), ("partner_id", "!=", False)])
@@ -117,7 +120,9 @@ print(f"calls whose number belongs to exactly one contact: {owned}, on that cont
 # --- The naive baseline: ORM create one call at a time, the contact by an ilike (rolled back).
 client = account._make_client()
 groups = []
-for _page, page_groups in client.iter_pages(date_from=account.sync_history_start, date_to=account.sync_watermark):
+for _page, page_groups in client.iter_pages(
+    date_from=account.sync_history_start, date_to=account.sync_watermark
+):
     groups += page_groups
     if len(groups) >= SAMPLE:
         break
@@ -128,9 +133,11 @@ try:
     t0 = time.perf_counter()
     for values in mapped:
         digits = "".join(ch for ch in values["customer_number"] if ch.isdigit())[-9:]
-        partner = Partner.search(
-            ["|", ("phone", "ilike", digits), ("mobile", "ilike", digits)], limit=1
-        ) if digits else Partner
+        partner = (
+            Partner.search(["|", ("phone", "ilike", digits), ("mobile", "ilike", digits)], limit=1)
+            if digits
+            else Partner
+        )
         vals = Sudo._prepare_vals(scratch, values)
         vals.update(partner_id=partner.id, match_state="matched" if partner else "unmatched")
         Sudo.create(vals)
@@ -192,14 +199,18 @@ lat_rate = lat_fetched / lat_elapsed
 print()
 print(f"| {fetched} calls, page size 500 | calls/s | |")
 print("|---|---:|---|")
-print(f"| **ours** (first sync) | {ours:,.0f} | ×{ours / figures['naive']:.1f} naive, "
-      f"{ours / figures['floor'] * 100:.0f} % of the floor |")
+print(
+    f"| **ours** (first sync) | {ours:,.0f} | ×{ours / figures['naive']:.1f} naive, "
+    f"{ours / figures['floor'] * 100:.0f} % of the floor |"
+)
 print(f"| naive baseline (ORM create + ilike, {SAMPLE} calls) | {figures['naive']:,.0f} | |")
 print(f"| floor (raw execute_values, {len(rows)} mapped rows) | {figures['floor']:,.0f} | |")
 print(f"| peak RSS of the syncing process | {figures['peak rss']:.0f} MB | |")
 print(f"| second sync (nothing new) | {figures['second sync (nothing new)'][1]:.2f} s | |")
-print(f"| latency run ({latency * 1000:.0f} ms, {lat_fetched} calls, {lat_state}) | {lat_rate:,.0f} "
-      f"| {lat_rate / bound * 100:.0f} % of the network bound ({bound:,.0f} calls/s) |")
+print(
+    f"| latency run ({latency * 1000:.0f} ms, {lat_fetched} calls, {lat_state}) | {lat_rate:,.0f} "
+    f"| {lat_rate / bound * 100:.0f} % of the network bound ({bound:,.0f} calls/s) |"
+)
 print()
 
 # --- Screens.

@@ -11,10 +11,9 @@ import threading
 import time
 
 import pytest
+from test_client import Sleeps, ids, v3
 
 from vbot_call_history.services.client import VBotRetryableError, VBotTimeBudgetError
-
-from test_client import Sleeps, ids, v3
 
 LATENCY = 0.1
 STORE = 0.15

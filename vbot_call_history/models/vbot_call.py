@@ -441,7 +441,9 @@ class VbotCall(models.Model):
         rows = []
         candidates = {}
         for vals in vals_list:
-            state, partner_id, candidate_ids = matches[(vals["company_id"], _column(vals["customer_key"]))]
+            state, partner_id, candidate_ids = matches[
+                (vals["company_id"], _column(vals["customer_key"]))
+            ]
             if candidate_ids:
                 candidates[vals["external_id"]] = candidate_ids
             urls = vals["recording_urls"]
@@ -479,13 +481,13 @@ class VbotCall(models.Model):
                     *extra_values,
                 )
             )
-        query = 'INSERT INTO vbot_call ({}) VALUES %s RETURNING id, external_id'.format(
+        query = "INSERT INTO vbot_call ({}) VALUES %s RETURNING id, external_id".format(
             ", ".join(f'"{name}"' for name in columns)
         )
         returned = psycopg2.extras.execute_values(
             cr._obj, query, rows, page_size=len(rows), fetch=True
         )
-        id_of = dict((external_id, call_id) for call_id, external_id in returned)
+        id_of = {external_id: call_id for call_id, external_id in returned}
         ids = [id_of[vals["external_id"]] for vals in vals_list]
         if candidates:
             psycopg2.extras.execute_values(
@@ -752,7 +754,13 @@ class VbotCall(models.Model):
                 """,
                 [keys, keys],
             )
-            for partner_id, company_id, commercial_id, phone_key, mobile_key in self.env.cr.fetchall():
+            for (
+                partner_id,
+                company_id,
+                commercial_id,
+                phone_key,
+                mobile_key,
+            ) in self.env.cr.fetchall():
                 for key in dict.fromkeys((phone_key, mobile_key)):
                     if key:
                         holders[key].append((partner_id, company_id, commercial_id))
