@@ -25,6 +25,7 @@ stores them through ``_upsert_mapped``, call by call when the page fails) and re
 the rest in ``vbot.unreadable.call``.
 """
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -339,10 +340,17 @@ class SyncRun:
         the time ran out before the last page."""
         listing = _Listing((start, end) if start else None)
         # The next page is fetched while this one is stored (a thread doing only HTTP).
-        pages = self.client.iter_pages(date_from=start, date_to=end, phone=phone, prefetch=True)
+        # Pages are mapped there too (plain Python, no database).
+        pages = self.client.iter_pages(
+            date_from=start,
+            date_to=end,
+            phone=phone,
+            prefetch=True,
+            prepare=functools.partial(map_groups, tz=self.tz, now=self.now),
+        )
         try:
             for _page_no, groups in pages:
-                self._store(groups, listing)
+                self._store(groups, listing, getattr(groups, "prepared", None))
                 self._commit()
                 if self._time_is_up():
                     return None
@@ -354,22 +362,16 @@ class SyncRun:
         self._close_listing(listing)
         return listing.touched
 
-    def _store(self, groups, listing):
+    def _store(self, groups, listing, mapped=None):
         """Map, bound and store one page of ``listing``; remember what cannot be read or stored.
 
         Within one listing (one fetch), the same id twice with the same content is one call;
         with another content, the second is reported, never merged silently. A call that
         cannot be read is placed between its readable neighbours (see :class:`_Listing`).
+        ``mapped`` is :func:`map_groups` of ``groups`` when done already (by the prefetch).
         """
-        mapped = []
-        for group in groups:
-            try:
-                mapped.append((group, map_call(group, self.tz, now=self.now), None))
-            except MappingError as error:
-                mapped.append((group, None, error))
-            except RecursionError:
-                error = MappingError("group", "nested too deeply to be read", "too_nested")
-                mapped.append((group, None, error))
+        if mapped is None:
+            mapped = map_groups(groups, self.tz, self.now)
         dates = [values and values["call_date"] for _group, values, _error in mapped]
         for group, error, bounds in listing.place(dates, mapped):
             self._unreadable(group, error, bounds, listing.touched)
@@ -713,6 +715,23 @@ class _Listing:
         start = max(older, self.bounds[0]) if older else self.bounds[0]
         end = min(newer, self.bounds[1]) if newer else self.bounds[1]
         return (start, end) if start <= end else self.bounds
+
+
+def map_groups(groups, tz, now):
+    """``[(group, values, error)]``: each group mapped (``values``) or why not (``error``).
+
+    Plain Python (no database): the prefetch thread runs it while a page is stored.
+    """
+    mapped = []
+    for group in groups:
+        try:
+            mapped.append((group, map_call(group, tz, now=now), None))
+        except MappingError as error:
+            mapped.append((group, None, error))
+        except RecursionError:
+            error = MappingError("group", "nested too deeply to be read", "too_nested")
+            mapped.append((group, None, error))
+    return mapped
 
 
 def _is_concurrency(error):

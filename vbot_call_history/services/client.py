@@ -180,6 +180,12 @@ class _Unauthorized(Exception):
 DateLike = datetime | int | float | None
 
 
+class Page(list):
+    """A page of groups with what :meth:`VBotClient.iter_pages`'s ``prepare`` made of it."""
+
+    prepared: Any = None
+
+
 class VBotClient:
     """One VBot account's call history. Not thread-safe: one client per thread or job."""
 
@@ -616,6 +622,7 @@ class VBotClient:
         phone: str | None = None,
         start_page: int = 1,
         prefetch: bool = False,
+        prepare: Callable[[list[Any]], Any] | None = None,
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
 
@@ -627,58 +634,61 @@ class VBotClient:
         server ignoring ``page`` would otherwise loop forever).
 
         With ``prefetch``, the next page is asked for while the caller works on this one
-        (see :meth:`_prefetch`); what is yielded and raised is the same.
+        (see :meth:`_prefetch`); what is yielded and raised is the same. With ``prepare``
+        (a function of a page's groups that touches no database: the mapping), ``groups``
+        is a :class:`Page` whose ``prepared`` holds ``prepare(groups)``, prepared ahead when
+        prefetching (a list made from it, e.g. a slice, is a plain list without it).
         """
-        # Per id, a digest of each version yielded (not the groups: a listing may hold
-        # hundreds of thousands of calls).
-        seen: dict[str, list[bytes]] = {}
         if prefetch:
-            source = self._prefetch(date_from, date_to, phone, start_page)
+            source = self._prefetch(date_from, date_to, phone, start_page, prepare)
         else:
-            source = self._pages(date_from, date_to, phone, start_page)
+            source = self._fresh_pages(date_from, date_to, phone, start_page, prepare)
         try:
-            for page, groups in source:
-                if not groups:
-                    return
-                fresh = []
-                for group in groups:
-                    if isinstance(group, dict):
-                        versions = seen.setdefault(safe_external_id(group), [])
-                        digest = _digest(group)
-                        if digest in versions:
-                            continue
-                        versions.append(digest)
-                    fresh.append(group)
-                yield page, fresh
-                if len(groups) < self.page_size:
-                    return
-                if not fresh:
-                    # A full page of groups already seen: the server ignores ``page``.
-                    _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
-                    return
+            yield from source
         finally:
             source.close()
 
-    def _pages(self, date_from, date_to, phone, page):
-        """The raw pages from ``page`` on, up to the first short (or empty) one."""
+    def _fresh_pages(self, date_from, date_to, phone, page, prepare=None):
+        """The pages of :meth:`iter_pages`, one request after the other."""
+        # Per id, a digest of each version yielded (not the groups: a listing may hold
+        # hundreds of thousands of calls).
+        seen: dict[str, list[bytes]] = {}
         while True:
             groups = self.fetch_page(
                 page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
             )
-            yield page, groups
+            if not groups:
+                return
+            fresh = []
+            for group in groups:
+                if isinstance(group, dict):
+                    versions = seen.setdefault(safe_external_id(group), [])
+                    digest = _digest(group)
+                    if digest in versions:
+                        continue
+                    versions.append(digest)
+                fresh.append(group)
+            if prepare:
+                fresh = Page(fresh)
+                fresh.prepared = prepare(fresh)
+            yield page, fresh
             if len(groups) < self.page_size:
+                return
+            if not fresh:
+                # A full page of groups already seen: the server ignores ``page``.
+                _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
                 return
             page += 1
 
-    def _prefetch(self, date_from, date_to, phone, page):
-        """:meth:`_pages`, fetched one page ahead by a thread of its own.
+    def _prefetch(self, date_from, date_to, phone, page, prepare=None):
+        """:meth:`_fresh_pages`, one page ahead, in a thread of its own.
 
-        The thread only sends requests and decodes JSON (no database), through a copy of
-        this client with its own HTTP session (same credentials, token store, deadline and
-        retry rules: 429/Retry-After, 5xx, timeouts), one request at a time: at most one
-        request in flight and one page waiting. What it raises is raised here, at the page
-        it failed on. When the caller stops early (or the time is up), the thread stops
-        after its current request; its page is dropped.
+        The thread sends requests, decodes JSON and runs ``prepare`` (no database, no
+        cursor), through a copy of this client with its own HTTP session (same credentials,
+        token store, deadline and retry rules: 429/Retry-After, 5xx, timeouts), one request
+        at a time: at most one request in flight and one page waiting. What it raises is
+        raised here, at the page it failed on. When the caller stops early (or the time is
+        up), the thread stops after its current request; its page is dropped.
         """
         worker = copy.copy(self)
         if isinstance(self.session, requests.Session):
@@ -696,13 +706,15 @@ class VBotClient:
             return False
 
         def run():
+            source = worker._fresh_pages(date_from, date_to, phone, page, prepare)
             try:
-                for item in worker._pages(date_from, date_to, phone, page):
+                for item in source:
                     if stop.is_set() or not hand_over((item, None)):
                         return
             except Exception as error:  # handed to the caller, raised there
                 hand_over((None, error))
             finally:
+                source.close()
                 hand_over((None, None))
                 if worker.session is not self.session:
                     worker.session.close()
