@@ -78,6 +78,7 @@ CALL_ORIGINS = {"sync": "sync", "deep_check": "sync", "numbers": "fetch", "push"
 #: First key of ``pg_try_advisory_lock(key1, key2)``; the second is the account id.
 LOCK_NAMESPACE = 0x56424F54  # "VBOT" (an int4)
 MAX_SKIPPED_LINES = 50
+ANALYZE_EVERY = 20000  # calls created, at least, between two ANALYZE of vbot_call
 MAX_RETRY_SPANS = 20
 RETRY_MARGIN = timedelta(minutes=1)
 DEEP_CHECK_EVERY = timedelta(hours=1)  # at most this often on a totals mismatch
@@ -124,6 +125,9 @@ class SyncRun:
         self.skipped_lines = 0
         self.out_of_time = False
         self._client = None
+        # Calls created since PostgreSQL last counted the table (see _analyze_if_grown).
+        self.since_analyze = 0
+        self.analyzed_rows = None
 
     # ------------------------------------------------------------------
     # Plumbing
@@ -159,6 +163,28 @@ class SyncRun:
         if self.commits:
             self.env.cr.commit()  # pylint: disable=invalid-commit
             self._settle()
+            self._analyze_if_grown()
+
+    def _analyze_if_grown(self):
+        """Have PostgreSQL count the calls again when a backfill has doubled them.
+
+        Its plans come from the table's statistics: a fresh backfill of a million calls
+        outgrows them within minutes (autovacuum may be off, or late), and a lookup of a
+        page's VBot ids then scans every call of the account. Statistics are refreshed when
+        the calls created since the last count reach that count (at least ANALYZE_EVERY):
+        a few times per backfill, a fraction of a second each.
+        """
+        if self.analyzed_rows is None:
+            self.env.cr.execute(
+                "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'vbot_call'::regclass"
+            )
+            self.analyzed_rows = self.env.cr.fetchone()[0]
+        if self.since_analyze < max(ANALYZE_EVERY, self.analyzed_rows):
+            return
+        self.env.cr.execute("ANALYZE vbot_call")
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.analyzed_rows += self.since_analyze
+        self.since_analyze = 0
 
     def _settle(self):
         self.created += self.pending_created
@@ -409,6 +435,7 @@ class SyncRun:
             self.account, good, origin=CALL_ORIGINS.get(self.kind, "sync")
         )
         self.pending_created += len(created)
+        self.since_analyze += len(created)
         self.pending_updated += len(updated)
         if self.webhook_since and self.kind in LOCKED_KINDS:
             self.pending_missed += len(

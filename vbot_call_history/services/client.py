@@ -642,96 +642,80 @@ class VBotClient:
         if prefetch:
             source = self._prefetch(date_from, date_to, phone, start_page, prepare)
         else:
-            source = self._fresh_pages(date_from, date_to, phone, start_page, prepare)
+            source = self._fresh_pages(
+                self._raw_pages(date_from, date_to, phone, start_page), prepare
+            )
         try:
             yield from source
         finally:
             source.close()
 
-    def _fresh_pages(self, date_from, date_to, phone, page, prepare=None):
-        """The pages of :meth:`iter_pages`, one request after the other."""
+    def _raw_pages(self, date_from, date_to, phone, page, close=False):
+        """The pages as VBot sends them, from ``page`` to the first short (or empty) one.
+        With ``close``, this client's session is closed at the end (a prefetch's copy)."""
+        try:
+            while True:
+                groups = self.fetch_page(
+                    page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
+                )
+                yield page, groups
+                if len(groups) < self.page_size:
+                    return
+                page += 1
+        finally:
+            if close:
+                self.session.close()
+
+    def _fresh_pages(self, raw_pages, prepare=None):
+        """The pages of :meth:`iter_pages` from ``raw_pages`` (see there)."""
         # Per id, a digest of each version yielded (not the groups: a listing may hold
         # hundreds of thousands of calls).
         seen: dict[str, list[bytes]] = {}
-        while True:
-            groups = self.fetch_page(
-                page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
-            )
-            if not groups:
-                return
-            fresh = []
-            for group in groups:
-                if isinstance(group, dict):
-                    versions = seen.setdefault(safe_external_id(group), [])
-                    digest = _digest(group)
-                    if digest in versions:
-                        continue
-                    versions.append(digest)
-                fresh.append(group)
-            if prepare:
-                fresh = Page(fresh)
-                fresh.prepared = prepare(fresh)
-            yield page, fresh
-            if len(groups) < self.page_size:
-                return
-            if not fresh:
-                # A full page of groups already seen: the server ignores ``page``.
-                _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
-                return
-            page += 1
+        try:
+            for page, groups in raw_pages:
+                if not groups:
+                    return
+                fresh = []
+                for group in groups:
+                    if isinstance(group, dict):
+                        versions = seen.setdefault(safe_external_id(group), [])
+                        digest = _digest(group)
+                        if digest in versions:
+                            continue
+                        versions.append(digest)
+                    fresh.append(group)
+                if prepare:
+                    fresh = Page(fresh)
+                    fresh.prepared = prepare(fresh)
+                yield page, fresh
+                if len(groups) < self.page_size:
+                    return
+                if not fresh:
+                    # A full page of groups already seen: the server ignores ``page``.
+                    _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
+                    return
+        finally:
+            raw_pages.close()
 
     def _prefetch(self, date_from, date_to, phone, page, prepare=None):
-        """:meth:`_fresh_pages`, one page ahead, in a thread of its own.
+        """:meth:`iter_pages` a page ahead: requests in a thread, the rest in another.
 
-        The thread sends requests, decodes JSON and runs ``prepare`` (no database, no
-        cursor), through a copy of this client with its own HTTP session (same credentials,
-        token store, deadline and retry rules: 429/Retry-After, 5xx, timeouts), one request
-        at a time: at most one request in flight and one page waiting. What it raises is
-        raised here, at the page it failed on. When the caller stops early (or the time is
-        up), the thread stops after its current request; its page is dropped.
+        The first thread only sends requests and decodes JSON (no database, no cursor),
+        through a copy of this client with its own HTTP session (same credentials, token
+        store, deadline and retry rules: 429/Retry-After, 5xx, timeouts), one request at a
+        time: at most one request in flight and one page waiting. The second drops the
+        groups already seen and runs ``prepare`` (the mapping: no database either), so that
+        the next request leaves as soon as a page has arrived. What they raise is raised
+        here, at the page it failed on. When the caller stops early (or the time is up),
+        they stop after the current request; its page is dropped.
         """
         worker = copy.copy(self)
         if isinstance(self.session, requests.Session):
             worker.session = policy_session(self.url_policy, None)
-        pages: queue.Queue = queue.Queue(maxsize=1)
-        stop = threading.Event()
-
-        def hand_over(item):
-            while not stop.is_set():
-                try:
-                    pages.put(item, timeout=0.05)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def run():
-            source = worker._fresh_pages(date_from, date_to, phone, page, prepare)
-            try:
-                for item in source:
-                    if stop.is_set() or not hand_over((item, None)):
-                        return
-            except Exception as error:  # handed to the caller, raised there
-                hand_over((None, error))
-            finally:
-                source.close()
-                hand_over((None, None))
-                if worker.session is not self.session:
-                    worker.session.close()
-
-        thread = threading.Thread(target=run, name="vbot-prefetch", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item, error = pages.get()
-                if error is not None:
-                    raise error
-                if item is None:
-                    return
-                yield item
-        finally:
-            stop.set()
-            thread.join(timeout=0.5)
+        raw = worker._raw_pages(
+            date_from, date_to, phone, page, close=worker.session is not self.session
+        )
+        return _ahead(self._fresh_pages(_ahead(raw), prepare))
 
     def iter_calls(
         self,
@@ -819,6 +803,51 @@ class VBotClient:
         if byte_range and _BYTE_RANGE.fullmatch(byte_range.strip()):
             headers["Range"] = byte_range.strip()
         return self._request("GET", target, stream=True, headers=headers)
+
+
+def _ahead(source: Iterator[Any]) -> Iterator[Any]:
+    """``source``'s items, produced one ahead by a thread of its own (``vbot-prefetch``).
+
+    At most one item waits while the thread works on the next. What ``source`` raises is
+    raised here in order; closing this generator stops the thread after its current item
+    (``source`` is closed in the thread).
+    """
+    items: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in source:
+                if not hand_over((item, None)):
+                    return
+        except Exception as error:  # handed to the caller, raised there
+            hand_over((None, error))
+        finally:
+            source.close()
+            hand_over((None, None))
+
+    thread = threading.Thread(target=run, name="vbot-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=0.5)
 
 
 def _digest(group: dict[str, Any]) -> bytes:
