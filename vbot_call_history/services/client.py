@@ -67,6 +67,7 @@ MEMBERS = "/api/member"
 MAX_MEMBER_PAGES = 1000  # 100k agents: far beyond any call center; stops a runaway loop
 MAX_PAGE_SIZE = 500
 TOKEN_MARGIN = 30  # seconds before expires_in runs out that a token counts as expired
+RAW_PAGES_WAITING = 2  # pages received ahead of the mapping (prefetch)
 MALFORMED_RETRIES = 2  # a body that is not JSON is asked for again at most this often
 _MESSAGE_MAX = 200
 _BYTE_RANGE = re.compile(r"bytes=\d*-\d*")
@@ -703,7 +704,7 @@ class VBotClient:
         The first thread only sends requests and decodes JSON (no database, no cursor),
         through a copy of this client with its own HTTP session (same credentials, token
         store, deadline and retry rules: 429/Retry-After, 5xx, timeouts), one request at a
-        time: at most one request in flight and one page waiting. The second drops the
+        time: at most one request in flight and a few pages waiting. The second drops the
         groups already seen and runs ``prepare`` (the mapping: no database either), so that
         the next request leaves as soon as a page has arrived. What they raise is raised
         here, at the page it failed on. When the caller stops early (or the time is up),
@@ -715,7 +716,9 @@ class VBotClient:
         raw = worker._raw_pages(
             date_from, date_to, phone, page, close=worker.session is not self.session
         )
-        return _ahead(self._fresh_pages(_ahead(raw), prepare))
+        # Pages that arrived wait (two at most) while a slow store catches up: the next
+        # request still leaves at once.
+        return _ahead(self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare))
 
     def iter_calls(
         self,
@@ -805,14 +808,14 @@ class VBotClient:
         return self._request("GET", target, stream=True, headers=headers)
 
 
-def _ahead(source: Iterator[Any]) -> Iterator[Any]:
-    """``source``'s items, produced one ahead by a thread of its own (``vbot-prefetch``).
+def _ahead(source: Iterator[Any], waiting: int = 1) -> Iterator[Any]:
+    """``source``'s items, produced ahead by a thread of its own (``vbot-prefetch``).
 
-    At most one item waits while the thread works on the next. What ``source`` raises is
-    raised here in order; closing this generator stops the thread after its current item
-    (``source`` is closed in the thread).
+    At most ``waiting`` items wait while the thread works on the next. What ``source``
+    raises is raised here in order; closing this generator stops the thread after its
+    current item (``source`` is closed in the thread).
     """
-    items: queue.Queue = queue.Queue(maxsize=1)
+    items: queue.Queue = queue.Queue(maxsize=waiting)
     stop = threading.Event()
 
     def hand_over(item):
