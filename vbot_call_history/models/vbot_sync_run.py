@@ -25,12 +25,15 @@ stores them through ``_upsert_mapped``, call by call when the page fails) and re
 the rest in ``vbot.unreadable.call``.
 """
 
+import bisect
 import functools
 import hashlib
+import heapq
 import itertools
 import logging
 import threading
 import time
+from array import array
 from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -109,8 +112,8 @@ class SyncRun:
         self.commits = kind in LOCKED_KINDS and not _testing()
         self.generation = account.sync_generation
         # Counters of this run (distinct VBot ids), written to the log at each commit. The
-        # ids fetched are kept as their hash (a run may fetch a million calls).
-        self.fetched = set()
+        # ids fetched are kept small (a run may fetch a million calls).
+        self.fetched = _KeySet()
         self.unreadable = set()
         self.remembered = set()  # unreadable calls seen by this run (not retried by it)
         self.created = self.updated = self.gap = 0
@@ -408,7 +411,7 @@ class SyncRun:
                 continue
             key = values["external_id"]
             touched.add(key)
-            self.fetched.add(hash(key))
+            self.fetched.add(key)
             payload_hash = hash(values["payload"])
             if key in seen:
                 if seen[key] != payload_hash:
@@ -465,7 +468,7 @@ class SyncRun:
         key = _storable_key(key or safe_external_id(group))
         touched.add(key)
         self.remembered.add(key)
-        self.fetched.add(hash(key))
+        self.fetched.add(key)
         if call_date is None and error.field != "date_create" and isinstance(group, dict):
             try:
                 call_date = parse_vbot_datetime(group.get("date_create"), self.tz, now=self.now)
@@ -686,6 +689,38 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
     finally:
         if locked:
             account._unlock()
+
+
+class _KeySet:
+    """A set of VBot ids that only counts them, kept small for a million ids.
+
+    Each id is kept as its 64-bit hash (``hash()``: stable within the process), the older
+    ones in a sorted ``array`` (8 bytes each), the recent ones in a set merged into it
+    every :attr:`MERGE` ids. Two ids with the same hash would count once: about one chance
+    in 10**7 for a million ids.
+    """
+
+    MERGE = 100_000
+
+    def __init__(self):
+        self.old = array("q")
+        self.recent = set()
+
+    def add(self, key):
+        code = hash(key)
+        if code in self.recent:
+            return
+        old = self.old
+        index = bisect.bisect_left(old, code)
+        if index < len(old) and old[index] == code:
+            return
+        self.recent.add(code)
+        if len(self.recent) >= self.MERGE:
+            self.old = array("q", heapq.merge(old, sorted(self.recent)))
+            self.recent = set()
+
+    def __len__(self):
+        return len(self.old) + len(self.recent)
 
 
 class _Listing:
