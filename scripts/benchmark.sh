@@ -9,6 +9,8 @@ BENCH_DB="${BENCH_DB:-vbot_bench}"
 BENCH_CALLS="${BENCH_CALLS:-100000}"
 BENCH_DAYS="${BENCH_DAYS:-30}"
 BENCH_SEED="${BENCH_SEED:-7}"
+BENCH_LATENCY_MS="${BENCH_LATENCY_MS:-150}"
+BENCH_LATENCY_CALLS="${BENCH_LATENCY_CALLS:-20000}"
 SIM_PORT="$(free_port)"
 VAR_DIR="${REPO_DIR}/var"
 mkdir -p "$VAR_DIR"
@@ -17,7 +19,13 @@ echo "== Simulator: ${BENCH_CALLS} calls over ${BENCH_DAYS} days, seed ${BENCH_S
 "$PYTHON" -m vbot_simulator --port "$SIM_PORT" --calls "$BENCH_CALLS" --days "$BENCH_DAYS" --seed "$BENCH_SEED" \
     --export-customers "$VAR_DIR/bench-customers.json" > "$VAR_DIR/bench-simulator.log" 2>&1 &
 SIM_PID=$!
-trap 'kill $SIM_PID 2>/dev/null || true' EXIT
+# A second simulator answers every request after BENCH_LATENCY_MS (a server far away): the
+# latency run syncs it into a second account.
+LAT_PORT="$(free_port)"
+"$PYTHON" -m vbot_simulator --port "$LAT_PORT" --calls "$BENCH_LATENCY_CALLS" --days "$BENCH_DAYS" \
+    --seed "$BENCH_SEED" --latency-ms "$BENCH_LATENCY_MS" > "$VAR_DIR/bench-simulator-latency.log" 2>&1 &
+LAT_PID=$!
+trap 'kill $SIM_PID $LAT_PID 2>/dev/null || true' EXIT
 
 drop_db "$BENCH_DB"
 # shellcheck disable=SC2046
@@ -31,6 +39,7 @@ for _ in $(seq 1 600); do
 done
 
 # shellcheck disable=SC2046
-BENCH_URL="http://127.0.0.1:${SIM_PORT}/v2.0" BENCH_CUSTOMERS="$VAR_DIR/bench-customers.json" \
+BENCH_URL="http://127.0.0.1:${SIM_PORT}/v2.0" BENCH_LATENCY_URL="http://127.0.0.1:${LAT_PORT}/v2.0" \
+    BENCH_LATENCY_MS="$BENCH_LATENCY_MS" BENCH_CUSTOMERS="$VAR_DIR/bench-customers.json" \
     "$PYTHON" -m odoo shell $(odoo_db_args) -d "$BENCH_DB" --addons-path="$ODOO_ADDONS_PATH" \
     --no-http --log-level=warn < scripts/benchmark.py

@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import psycopg2
+import psycopg2.extras
 import pytz
 from markupsafe import Markup
 from odoo import api, fields, models
@@ -24,6 +25,40 @@ _CREATE_ONLY_FIELDS = ("callback_state",)
 
 # What may go wrong storing one call. Errors of concurrency (serialization failure,
 # deadlock, lock timeout, cancelled query) are not a call's fault: they stop the run.
+_PARTNER_KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
+# The columns _insert_calls writes, in the order of its rows.
+_INSERT_COLUMNS = (
+    "account_id",
+    "company_id",
+    "external_id",
+    "call_date",
+    "call_type",
+    "is_answered",
+    "disposition",
+    "disposition_raw",
+    "customer_number",
+    "customer_key",
+    "customer_display",
+    "customer_name",
+    "callback_state",
+    "agent_member_no",
+    "hotline",
+    "talk_duration",
+    "duration",
+    "cost",
+    "has_recording",
+    "recording_urls",
+    "payload",
+    "origin",
+    "match_state",
+    "partner_id",
+    "commercial_partner_id",
+    "user_id",
+    "create_uid",
+    "create_date",
+    "write_uid",
+    "write_date",
+)
 _STORE_ERRORS = (psycopg2.Error, ValueError, TypeError, OverflowError, UserError)
 _CONCURRENCY_CODES = frozenset({"40001", "40P01", "55P03", "57014"})
 # A mapped value -> the VBot field it comes from (what a log line names), and a value
@@ -384,8 +419,9 @@ class VbotCall(models.Model):
         existing_by_external = {call.external_id: call for call in existing}
         to_create = []
         updated = self.browse()
+        oldest = fields.Datetime.now() - timedelta(hours=account.callback_max_age_hours)
         for external_id, values in by_external.items():
-            vals = self._prepare_vals(account, values)
+            vals = self._prepare_vals(account, values, oldest=oldest)
             call = existing_by_external.get(external_id)
             if not call:
                 to_create.append(dict(vals, origin=origin))
@@ -400,12 +436,170 @@ class VbotCall(models.Model):
                     }
                 )
                 updated |= call
-        created = self.create(to_create) if to_create else self.browse()
+        # New calls: one INSERT, already matched to their contact and agent.
+        created = self._insert_calls(account, to_create) if to_create else self.browse()
         self.env["vbot.call.pending"]._apply_recordings(account, created | existing)
-        (created | updated)._match_partners()
-        (created | updated)._match_users()
+        # Updated calls (rare): matched again through the ORM.
+        updated._match_partners()
+        updated._match_users()
         (created | updated)._after_store()
         return created, updated
+
+    @api.model
+    def _insert_calls(self, account, vals_list):
+        """Insert new calls (values of :meth:`_prepare_vals` plus ``origin``) in one query.
+
+        What ``create`` would do, in bulk: the defaults of the other stored fields, the
+        log access columns, the Json column, the contact and agent matched beforehand (as
+        :meth:`_match_partners` and :meth:`_match_users` would set them), the candidates of
+        an ambiguous number; then the new records are put in cache and marked modified, so
+        that stored computed fields and other modules' dependencies follow. A call whose
+        VBot id is stored already raises the unique violation ``create`` would (the page is
+        then stored call by call: see :meth:`_upsert_page_isolated`). Returns the records.
+        """
+        self.browse().check_access("create")
+        cr = self.env.cr
+        matches = self._matches_for(
+            {(vals["company_id"], _column(vals["customer_key"])) for vals in vals_list}
+        )
+        users = self.env["vbot.member"]._users_by_member_no(
+            [account.id], {vals["agent_member_no"] for vals in vals_list if vals["agent_member_no"]}
+        )
+        # The matched contacts' commercial entities (the stored related field, set here
+        # rather than by a recompute: one UPDATE a page less).
+        commercial = {}
+        matched_ids = sorted({match[1] for match in matches.values() if match[1]})
+        if matched_ids:
+            self.env["res.partner"].flush_model(["commercial_partner_id"])
+            cr.execute(
+                "SELECT id, commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
+                [matched_ids],
+            )
+            commercial = dict(cr.fetchall())
+        now, uid = cr.now(), self.env.uid
+        columns = list(_INSERT_COLUMNS)
+        extra = self._insert_defaults(columns)
+        columns += list(extra)
+        extra_values = tuple(extra.values())
+        Json = psycopg2.extras.Json
+        rows = []
+        candidates = {}
+        for vals in vals_list:
+            state, partner_id, candidate_ids = matches[
+                (vals["company_id"], _column(vals["customer_key"]))
+            ]
+            if candidate_ids:
+                candidates[vals["external_id"]] = candidate_ids
+            urls = vals["recording_urls"]
+            rows.append(
+                (
+                    vals["account_id"],
+                    vals["company_id"],
+                    vals["external_id"],
+                    vals["call_date"],
+                    vals["call_type"],
+                    bool(vals["is_answered"]),
+                    _column(vals["disposition"]),
+                    _column(vals["disposition_raw"]),
+                    _column(vals["customer_number"]),
+                    _column(vals["customer_key"]),
+                    _column(vals["customer_display"]),
+                    _column(vals["customer_name"]),
+                    _column(vals["callback_state"]),
+                    _column(vals["agent_member_no"]),
+                    _column(vals["hotline"]),
+                    int(vals["talk_duration"] or 0),
+                    int(vals["duration"] or 0),
+                    float(vals["cost"] or 0.0),
+                    bool(vals["has_recording"]),
+                    Json(urls) if urls else None,
+                    _column(vals["payload"]),
+                    vals.get("origin") or "sync",
+                    state,
+                    partner_id or None,
+                    commercial.get(partner_id),
+                    users.get((account.id, vals["agent_member_no"])) or None,
+                    uid,
+                    now,
+                    uid,
+                    now,
+                    *extra_values,
+                )
+            )
+        query = "INSERT INTO vbot_call ({}) VALUES %s RETURNING id, external_id".format(
+            ", ".join(f'"{name}"' for name in columns)
+        )
+        returned = psycopg2.extras.execute_values(
+            cr._obj, query, rows, page_size=len(rows), fetch=True
+        )
+        id_of = {external_id: call_id for call_id, external_id in returned}
+        ids = [id_of[vals["external_id"]] for vals in vals_list]
+        if candidates:
+            psycopg2.extras.execute_values(
+                cr._obj,
+                "INSERT INTO vbot_call_candidate_partner_rel (call_id, partner_id) VALUES %s"
+                " ON CONFLICT DO NOTHING",
+                [(id_of[ext], pid) for ext, pids in candidates.items() for pid in pids],
+                page_size=1000,
+            )
+        records = self.browse(ids)
+        # What the page's next steps read, in cache (as create leaves it).
+        cache = self.env.cache
+        cached = {
+            "account_id": [vals["account_id"] for vals in vals_list],
+            "company_id": [vals["company_id"] for vals in vals_list],
+            "external_id": [vals["external_id"] for vals in vals_list],
+            "call_date": [vals["call_date"] for vals in vals_list],
+            "call_type": [vals["call_type"] for vals in vals_list],
+            "is_answered": [bool(vals["is_answered"]) for vals in vals_list],
+            "customer_key": [_column(vals["customer_key"]) for vals in vals_list],
+            "callback_state": [_column(vals["callback_state"]) for vals in vals_list],
+            "agent_member_no": [_column(vals["agent_member_no"]) for vals in vals_list],
+            "origin": [vals.get("origin") or "sync" for vals in vals_list],
+        }
+        for vals in vals_list:
+            state, partner_id, _candidates = matches[
+                (vals["company_id"], _column(vals["customer_key"]))
+            ]
+            cached.setdefault("match_state", []).append(state)
+            cached.setdefault("partner_id", []).append(partner_id or None)
+            cached.setdefault("commercial_partner_id", []).append(commercial.get(partner_id))
+            cached.setdefault("user_id", []).append(
+                users.get((account.id, vals["agent_member_no"])) or None
+            )
+        for name, values in cached.items():
+            cache.update(records, self._fields[name], values)
+        records.modified(columns, create=True)
+        # Inserted right above: nothing to recompute (it follows partner_id).
+        self.env.remove_to_compute(self._fields["commercial_partner_id"], records)
+        records._validate_fields(columns)
+        if any(state == "matched" for state, _p, _c in matches.values()) or candidates:
+            # The contacts' call lists and counts are computed from these links.
+            self.env["res.partner"].invalidate_model(
+                ["vbot_call_ids", "vbot_call_count", "vbot_number_notice"]
+            )
+        return records
+
+    @api.model
+    def _insert_defaults(self, columns):
+        """{column: value} of the defaults of stored fields :meth:`_insert_calls` does not
+        set (another module's fields), as ``create`` would give them."""
+        names = [
+            name
+            for name, field in self._fields.items()
+            if field.store
+            and field.column_type
+            and name not in columns
+            and name != "id"
+            and not field.compute
+            and not field.related
+        ]
+        defaults = self.default_get(names) if names else {}
+        return {
+            name: self._fields[name].convert_to_column_insert(value, self, defaults)
+            for name, value in defaults.items()
+            if name in names
+        }
 
     @api.model
     def _upsert_page_isolated(self, account, values_list, **options):
@@ -482,7 +676,7 @@ class VbotCall(models.Model):
         )
 
     @api.model
-    def _prepare_vals(self, account, values):
+    def _prepare_vals(self, account, values, oldest=None):
         call_type, answered = values["call_type"], values.get("answered")
         if answered is None:
             # Values not made by map_call (e.g. a webhook's own mapping): what counts as
@@ -505,7 +699,7 @@ class VbotCall(models.Model):
             "customer_display": values.get("customer_display")
             or national_format(values["customer_number"]),
             "customer_name": values.get("customer_name") or False,
-            "callback_state": self._initial_callback_state(account, values),
+            "callback_state": self._initial_callback_state(account, values, oldest),
             "agent_member_no": values["agent_member_no"],
             "hotline": values["hotline"],
             "talk_duration": values["talk_duration"],
@@ -517,12 +711,14 @@ class VbotCall(models.Model):
         }
 
     @api.model
-    def _initial_callback_state(self, account, values):
+    def _initial_callback_state(self, account, values, oldest=None):
         """A new missed call with a number is to call back, unless older than the account's
-        follow-up age when stored (history synced late): then it is only history."""
+        follow-up age when stored (history synced late): then it is only history.
+        ``oldest`` (the account's follow-up age from now) may be given by the caller."""
         if values["call_type"] != "missed" or not values["customer_key"]:
             return False
-        oldest = fields.Datetime.now() - timedelta(hours=account.callback_max_age_hours)
+        if oldest is None:
+            oldest = fields.Datetime.now() - timedelta(hours=account.callback_max_age_hours)
         return "pending" if values["call_date"] >= oldest else "stale"
 
     # ------------------------------------------------------------------
@@ -540,24 +736,11 @@ class VbotCall(models.Model):
         """
         if not self:
             return set()
-        keys = {key for key in self.mapped("customer_key") if key}
-        candidates_by_key = self.env["res.partner"]._vbot_partners_by_key(keys)
-        # A number a user linked to one contact by hand goes to that contact.
-        chosen = self.env["vbot.number.link"]._partners_by_key(keys)
+        matches = self._matches_for({(call.company_id.id, call.customer_key) for call in self})
         changes = []
         candidate_changes = defaultdict(lambda: self.browse())
         for call in self:
-            if not call.customer_key:
-                state, partner_id, candidate_ids = "no_number", False, ()
-            elif chosen_partner := chosen.get((call.company_id.id, call.customer_key)):
-                state, partner_id, candidate_ids = "matched", chosen_partner.id, ()
-            else:
-                partners = [
-                    p
-                    for p in candidates_by_key.get(call.customer_key, [])
-                    if not p.company_id or p.company_id == call.company_id
-                ]
-                state, partner_id, candidate_ids = _resolve_candidates(partners)
+            state, partner_id, candidate_ids = matches[(call.company_id.id, call.customer_key)]
             if (call.match_state, call.partner_id.id) != (state, partner_id):
                 changes.append((call.id, state, partner_id or None))
             if tuple(call.candidate_partner_ids.ids) != candidate_ids:
@@ -621,6 +804,58 @@ class VbotCall(models.Model):
         self.browse([row[0] for row in self.env.cr.fetchall()]).invalidate_recordset(
             ["commercial_partner_id"]
         )
+
+    @api.model
+    def _matches_for(self, pairs):
+        """{(company id, key): (match_state, contact id or False, candidate ids)}.
+
+        One query finds every active contact (of the company, or shared) whose phone or
+        mobile key is one of the keys, one the numbers users linked by hand to a contact.
+        A number linked by hand goes to that contact; one contact: that one; several under
+        one commercial entity: that company; several in different companies: none, and
+        they are the candidates. No key: ``no_number``.
+        """
+        keys = sorted({key for _company, key in pairs if key})
+        holders = defaultdict(list)  # key -> [(id, company id, commercial id)]
+        if keys:
+            # What res.partner._vbot_partners_by_key finds, in one plain query.
+            self.env["res.partner"].flush_model(
+                ["active", "company_id", "commercial_partner_id", *_PARTNER_KEY_FIELDS]
+            )
+            self.env.cr.execute(
+                """
+                SELECT id, company_id, commercial_partner_id, vbot_phone_key, vbot_mobile_key
+                  FROM res_partner
+                 WHERE active AND (vbot_phone_key = ANY(%s) OR vbot_mobile_key = ANY(%s))
+                 ORDER BY id
+                """,
+                [keys, keys],
+            )
+            for (
+                partner_id,
+                company_id,
+                commercial_id,
+                phone_key,
+                mobile_key,
+            ) in self.env.cr.fetchall():
+                for key in dict.fromkeys((phone_key, mobile_key)):
+                    if key:
+                        holders[key].append((partner_id, company_id, commercial_id))
+        chosen = self.env["vbot.number.link"]._partners_by_key(keys)
+        matches = {}
+        for company_id, key in pairs:
+            if not key:
+                matches[(company_id, key)] = ("no_number", False, ())
+            elif chosen_partner := chosen.get((company_id, key)):
+                matches[(company_id, key)] = ("matched", chosen_partner.id, ())
+            else:
+                partners = [
+                    holder
+                    for holder in holders.get(key, ())
+                    if not holder[1] or holder[1] == company_id
+                ]
+                matches[(company_id, key)] = _resolve_holders(partners)
+        return matches
 
     @api.model
     def _rematch_keys(self, keys, extra_domain=()):
@@ -938,6 +1173,11 @@ class VbotCall(models.Model):
         self.browse(closed).invalidate_recordset(["callback_state"])
 
 
+def _column(value):
+    """A value as the ORM writes it to a column and keeps it in cache: False is NULL."""
+    return None if value is False else value
+
+
 def _raise_if_concurrency(error):
     """Errors of concurrency are not the page's fault: let them stop the run."""
     if isinstance(error, psycopg2.Error) and error.pgcode in _CONCURRENCY_CODES:
@@ -966,6 +1206,18 @@ def _resolve_candidates(partners):
     if len(commercial) == 1:
         return ("matched", commercial.pop().id, ())
     return ("ambiguous", False, tuple(sorted({p.id for p in partners})))
+
+
+def _resolve_holders(holders):
+    """:func:`_resolve_candidates` of ``(id, company id, commercial id)`` tuples."""
+    if not holders:
+        return ("unmatched", False, ())
+    if len(holders) == 1:
+        return ("matched", holders[0][0], ())
+    commercial = {holder[2] or holder[0] for holder in holders}
+    if len(commercial) == 1:
+        return ("matched", commercial.pop(), ())
+    return ("ambiguous", False, tuple(sorted({holder[0] for holder in holders})))
 
 
 def _format_seconds(seconds):

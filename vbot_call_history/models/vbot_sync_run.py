@@ -25,11 +25,15 @@ stores them through ``_upsert_mapped``, call by call when the page fails) and re
 the rest in ``vbot.unreadable.call``.
 """
 
+import bisect
+import functools
 import hashlib
+import heapq
 import itertools
 import logging
 import threading
 import time
+from array import array
 from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -77,6 +81,7 @@ CALL_ORIGINS = {"sync": "sync", "deep_check": "sync", "numbers": "fetch", "push"
 #: First key of ``pg_try_advisory_lock(key1, key2)``; the second is the account id.
 LOCK_NAMESPACE = 0x56424F54  # "VBOT" (an int4)
 MAX_SKIPPED_LINES = 50
+ANALYZE_EVERY = 20000  # calls created, at least, between two ANALYZE of vbot_call
 MAX_RETRY_SPANS = 20
 RETRY_MARGIN = timedelta(minutes=1)
 DEEP_CHECK_EVERY = timedelta(hours=1)  # at most this often on a totals mismatch
@@ -106,8 +111,9 @@ class SyncRun:
         self.Unreadable = self.env["vbot.unreadable.call"].sudo()
         self.commits = kind in LOCKED_KINDS and not _testing()
         self.generation = account.sync_generation
-        # Counters of this run (distinct VBot ids), written to the log at each commit.
-        self.fetched = set()
+        # Counters of this run (distinct VBot ids), written to the log at each commit. The
+        # ids fetched are kept small (a run may fetch a million calls).
+        self.fetched = _KeySet()
         self.unreadable = set()
         self.remembered = set()  # unreadable calls seen by this run (not retried by it)
         self.created = self.updated = self.gap = 0
@@ -122,6 +128,9 @@ class SyncRun:
         self.skipped_lines = 0
         self.out_of_time = False
         self._client = None
+        # Calls created since PostgreSQL last counted the table (see _analyze_if_grown).
+        self.since_analyze = 0
+        self.analyzed_rows = None
 
     # ------------------------------------------------------------------
     # Plumbing
@@ -157,6 +166,28 @@ class SyncRun:
         if self.commits:
             self.env.cr.commit()  # pylint: disable=invalid-commit
             self._settle()
+            self._analyze_if_grown()
+
+    def _analyze_if_grown(self):
+        """Have PostgreSQL count the calls again when a backfill has doubled them.
+
+        Its plans come from the table's statistics: a fresh backfill of a million calls
+        outgrows them within minutes (autovacuum may be off, or late), and a lookup of a
+        page's VBot ids then scans every call of the account. Statistics are refreshed when
+        the calls created since the last count reach that count (at least ANALYZE_EVERY):
+        a few times per backfill, a fraction of a second each.
+        """
+        if self.analyzed_rows is None:
+            self.env.cr.execute(
+                "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'vbot_call'::regclass"
+            )
+            self.analyzed_rows = self.env.cr.fetchone()[0]
+        if self.since_analyze < max(ANALYZE_EVERY, self.analyzed_rows):
+            return
+        self.env.cr.execute("ANALYZE vbot_call")
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.analyzed_rows += self.since_analyze
+        self.since_analyze = 0
 
     def _settle(self):
         self.created += self.pending_created
@@ -337,35 +368,39 @@ class SyncRun:
         """Store every page VBot lists for the span (or phone); the keys seen, or None when
         the time ran out before the last page."""
         listing = _Listing((start, end) if start else None)
-        pages = self.client.iter_pages(date_from=start, date_to=end, phone=phone)
+        # The next page is fetched while this one is stored (a thread doing only HTTP).
+        # Pages are mapped there too (plain Python, no database).
+        pages = self.client.iter_pages(
+            date_from=start,
+            date_to=end,
+            phone=phone,
+            prefetch=True,
+            prepare=functools.partial(map_groups, tz=self.tz, now=self.now),
+        )
         try:
             for _page_no, groups in pages:
-                self._store(groups, listing)
+                self._store(groups, listing, getattr(groups, "prepared", None))
                 self._commit()
                 if self._time_is_up():
                     return None
         except VBotTimeBudgetError:
             self.out_of_time = True
             return None
+        finally:
+            pages.close()
         self._close_listing(listing)
         return listing.touched
 
-    def _store(self, groups, listing):
+    def _store(self, groups, listing, mapped=None):
         """Map, bound and store one page of ``listing``; remember what cannot be read or stored.
 
         Within one listing (one fetch), the same id twice with the same content is one call;
         with another content, the second is reported, never merged silently. A call that
         cannot be read is placed between its readable neighbours (see :class:`_Listing`).
+        ``mapped`` is :func:`map_groups` of ``groups`` when done already (by the prefetch).
         """
-        mapped = []
-        for group in groups:
-            try:
-                mapped.append((group, map_call(group, self.tz, now=self.now), None))
-            except MappingError as error:
-                mapped.append((group, None, error))
-            except RecursionError:
-                error = MappingError("group", "nested too deeply to be read", "too_nested")
-                mapped.append((group, None, error))
+        if mapped is None:
+            mapped = map_groups(groups, self.tz, self.now)
         dates = [values and values["call_date"] for _group, values, _error in mapped]
         for group, error, bounds in listing.place(dates, mapped):
             self._unreadable(group, error, bounds, listing.touched)
@@ -377,8 +412,9 @@ class SyncRun:
             key = values["external_id"]
             touched.add(key)
             self.fetched.add(key)
+            payload_hash = hash(values["payload"])
             if key in seen:
-                if seen[key] != values["payload"]:
+                if seen[key] != payload_hash:
                     digest = hashlib.sha1(values["payload"].encode("utf-8")).hexdigest()[:12]
                     error = MappingError(
                         "group_id",
@@ -395,13 +431,14 @@ class SyncRun:
                         call_date=values["call_date"],
                     )
                 continue
-            seen[key] = values["payload"]
+            seen[key] = payload_hash
             good.append(values)
             raw[key] = group
         created, updated, failures = self.Call._upsert_page_isolated(
             self.account, good, origin=CALL_ORIGINS.get(self.kind, "sync")
         )
         self.pending_created += len(created)
+        self.since_analyze += len(created)
         self.pending_updated += len(updated)
         if self.webhook_since and self.kind in LOCKED_KINDS:
             self.pending_missed += len(
@@ -654,6 +691,38 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
             account._unlock()
 
 
+class _KeySet:
+    """A set of VBot ids that only counts them, kept small for a million ids.
+
+    Each id is kept as its 64-bit hash (``hash()``: stable within the process), the older
+    ones in a sorted ``array`` (8 bytes each), the recent ones in a set merged into it
+    every :attr:`MERGE` ids. Two ids with the same hash would count once: about one chance
+    in 10**7 for a million ids.
+    """
+
+    MERGE = 100_000
+
+    def __init__(self):
+        self.old = array("q")
+        self.recent = set()
+
+    def add(self, key):
+        code = hash(key)
+        if code in self.recent:
+            return
+        old = self.old
+        index = bisect.bisect_left(old, code)
+        if index < len(old) and old[index] == code:
+            return
+        self.recent.add(code)
+        if len(self.recent) >= self.MERGE:
+            self.old = array("q", heapq.merge(old, sorted(self.recent)))
+            self.recent = set()
+
+    def __len__(self):
+        return len(self.old) + len(self.recent)
+
+
 class _Listing:
     """What a run knows while it reads one listing of VBot (the pages of one fetch).
 
@@ -666,7 +735,7 @@ class _Listing:
 
     def __init__(self, bounds):
         self.bounds = bounds
-        self.seen = {}  # VBot id -> payload
+        self.seen = {}  # VBot id -> hash of its payload
         self.touched = set()  # every key met, readable or not
         self.ordered = bool(bounds and bounds[0])
         self.newer = None  # the last readable date met
@@ -708,6 +777,23 @@ class _Listing:
         start = max(older, self.bounds[0]) if older else self.bounds[0]
         end = min(newer, self.bounds[1]) if newer else self.bounds[1]
         return (start, end) if start <= end else self.bounds
+
+
+def map_groups(groups, tz, now):
+    """``[(group, values, error)]``: each group mapped (``values``) or why not (``error``).
+
+    Plain Python (no database): the prefetch thread runs it while a page is stored.
+    """
+    mapped = []
+    for group in groups:
+        try:
+            mapped.append((group, map_call(group, tz, now=now), None))
+        except MappingError as error:
+            mapped.append((group, None, error))
+        except RecursionError:
+            error = MappingError("group", "nested too deeply to be read", "too_nested")
+            mapped.append((group, None, error))
+    return mapped
 
 
 def _is_concurrency(error):

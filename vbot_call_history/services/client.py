@@ -31,10 +31,14 @@ exception message; logs name the path (never the query) and the HTTP status.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import logging
+import queue
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -63,6 +67,7 @@ MEMBERS = "/api/member"
 MAX_MEMBER_PAGES = 1000  # 100k agents: far beyond any call center; stops a runaway loop
 MAX_PAGE_SIZE = 500
 TOKEN_MARGIN = 30  # seconds before expires_in runs out that a token counts as expired
+RAW_PAGES_WAITING = 2  # pages received ahead of the mapping (prefetch)
 MALFORMED_RETRIES = 2  # a body that is not JSON is asked for again at most this often
 _MESSAGE_MAX = 200
 _BYTE_RANGE = re.compile(r"bytes=\d*-\d*")
@@ -174,6 +179,12 @@ class _Unauthorized(Exception):
 
 
 DateLike = datetime | int | float | None
+
+
+class Page(list):
+    """A page of groups with what :meth:`VBotClient.iter_pages`'s ``prepare`` made of it."""
+
+    prepared: Any = None
 
 
 class VBotClient:
@@ -611,6 +622,8 @@ class VBotClient:
         date_to: DateLike = None,
         phone: str | None = None,
         start_page: int = 1,
+        prefetch: bool = False,
+        prepare: Callable[[list[Any]], Any] | None = None,
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
 
@@ -620,31 +633,92 @@ class VBotClient:
         is yielded: the caller decides what two versions of one id mean. An empty last page
         is not yielded; a full page holding only groups already seen ends the iteration (a
         server ignoring ``page`` would otherwise loop forever).
+
+        With ``prefetch``, the next page is asked for while the caller works on this one
+        (see :meth:`_prefetch`); what is yielded and raised is the same. With ``prepare``
+        (a function of a page's groups that touches no database: the mapping), ``groups``
+        is a :class:`Page` whose ``prepared`` holds ``prepare(groups)``, prepared ahead when
+        prefetching (a list made from it, e.g. a slice, is a plain list without it).
         """
-        seen: dict[str, list[dict[str, Any]]] = {}
-        page = start_page
-        while True:
-            groups = self.fetch_page(
-                page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
+        if prefetch:
+            source = self._prefetch(date_from, date_to, phone, start_page, prepare)
+        else:
+            source = self._fresh_pages(
+                self._raw_pages(date_from, date_to, phone, start_page), prepare
             )
-            if not groups:
-                return
-            fresh = []
-            for group in groups:
-                if isinstance(group, dict):
-                    versions = seen.setdefault(safe_external_id(group), [])
-                    if any(group == version for version in versions):
-                        continue
-                    versions.append(group)
-                fresh.append(group)
-            yield page, fresh
-            if len(groups) < self.page_size:
-                return
-            if not fresh:
-                # A full page of groups already seen: the server ignores ``page``.
-                _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
-                return
-            page += 1
+        try:
+            yield from source
+        finally:
+            source.close()
+
+    def _raw_pages(self, date_from, date_to, phone, page, close=False):
+        """The pages as VBot sends them, from ``page`` to the first short (or empty) one.
+        With ``close``, this client's session is closed at the end (a prefetch's copy)."""
+        try:
+            while True:
+                groups = self.fetch_page(
+                    page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
+                )
+                yield page, groups
+                if len(groups) < self.page_size:
+                    return
+                page += 1
+        finally:
+            if close:
+                self.session.close()
+
+    def _fresh_pages(self, raw_pages, prepare=None):
+        """The pages of :meth:`iter_pages` from ``raw_pages`` (see there)."""
+        # Per id, a digest of each version yielded (not the groups: a listing may hold
+        # hundreds of thousands of calls).
+        seen: dict[str, list[bytes]] = {}
+        try:
+            for page, groups in raw_pages:
+                if not groups:
+                    return
+                fresh = []
+                for group in groups:
+                    if isinstance(group, dict):
+                        versions = seen.setdefault(safe_external_id(group), [])
+                        digest = _digest(group)
+                        if digest in versions:
+                            continue
+                        versions.append(digest)
+                    fresh.append(group)
+                if prepare:
+                    fresh = Page(fresh)
+                    fresh.prepared = prepare(fresh)
+                yield page, fresh
+                if len(groups) < self.page_size:
+                    return
+                if not fresh:
+                    # A full page of groups already seen: the server ignores ``page``.
+                    _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
+                    return
+        finally:
+            raw_pages.close()
+
+    def _prefetch(self, date_from, date_to, phone, page, prepare=None):
+        """:meth:`iter_pages` a page ahead: requests in a thread, the rest in another.
+
+        The first thread only sends requests and decodes JSON (no database, no cursor),
+        through a copy of this client with its own HTTP session (same credentials, token
+        store, deadline and retry rules: 429/Retry-After, 5xx, timeouts), one request at a
+        time: at most one request in flight and a few pages waiting. The second drops the
+        groups already seen and runs ``prepare`` (the mapping: no database either), so that
+        the next request leaves as soon as a page has arrived. What they raise is raised
+        here, at the page it failed on. When the caller stops early (or the time is up),
+        they stop after the current request; its page is dropped.
+        """
+        worker = copy.copy(self)
+        if isinstance(self.session, requests.Session):
+            worker.session = policy_session(self.url_policy, None)
+        raw = worker._raw_pages(
+            date_from, date_to, phone, page, close=worker.session is not self.session
+        )
+        # Pages that arrived wait (two at most) while a slow store catches up: the next
+        # request still leaves at once.
+        return _ahead(self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare))
 
     def iter_calls(
         self,
@@ -732,6 +806,60 @@ class VBotClient:
         if byte_range and _BYTE_RANGE.fullmatch(byte_range.strip()):
             headers["Range"] = byte_range.strip()
         return self._request("GET", target, stream=True, headers=headers)
+
+
+def _ahead(source: Iterator[Any], waiting: int = 1) -> Iterator[Any]:
+    """``source``'s items, produced ahead by a thread of its own (``vbot-prefetch``).
+
+    At most ``waiting`` items wait while the thread works on the next. What ``source``
+    raises is raised here in order; closing this generator stops the thread after its
+    current item (``source`` is closed in the thread).
+    """
+    items: queue.Queue = queue.Queue(maxsize=waiting)
+    stop = threading.Event()
+
+    def hand_over(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in source:
+                if not hand_over((item, None)):
+                    return
+        except Exception as error:  # handed to the caller, raised there
+            hand_over((None, error))
+        finally:
+            source.close()
+            hand_over((None, None))
+
+    thread = threading.Thread(target=run, name="vbot-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=0.5)
+
+
+def _digest(group: dict[str, Any]) -> bytes:
+    """A short digest of a group's content (the same content, whatever its keys' order)."""
+    try:
+        text = json.dumps(group, sort_keys=True, default=str, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        text = repr(group)
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
 
 
 def _envelope_code(payload: Any) -> int | None:

@@ -130,6 +130,10 @@ MAX_COST = 10**12  # đồng; a call costs a few thousand
 MIN_DATE = datetime(2010, 1, 1)  # VBot did not exist before; 1970 is a zero epoch
 MAX_FUTURE = timedelta(days=1)  # VBot's clock may run a little ahead, not a day
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_EPOCH_TEXT = re.compile(r"\d{1,20}(\.\d{1,9})?")
+# The historycall format (MM/DD/YYYY HH:mm[:ss]), read without strptime (the costly part
+# of mapping a call); anything else goes through strptime and fromisoformat.
+_VBOT_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{1,2})(?::(\d{1,2}))?")
 
 
 class MappingError(ValueError):
@@ -174,7 +178,9 @@ def clean_text(value: Any, limit: int | None = MAX_TEXT) -> str:
     text = value if isinstance(value, str) else str(value)
     if "\x00" in text:
         text = text.replace("\x00", "")
-    text = _SURROGATES.sub("\ufffd", text).strip()
+    if not text.isascii():
+        text = _SURROGATES.sub("\ufffd", text)
+    text = text.strip()
     return text[:limit] if limit is not None else text
 
 
@@ -210,7 +216,7 @@ def parse_vbot_datetime(
     """
     zone = _zone(tz)
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str) and re.fullmatch(r"\d{1,20}(\.\d{1,9})?", text):
+    if isinstance(text, str) and _EPOCH_TEXT.fullmatch(text):
         text = float(text)
     if _is_number(text):
         seconds = text / 1000 if text > _MS_THRESHOLD else text
@@ -229,7 +235,13 @@ def parse_vbot_datetime(
             field, f"missing or not text: {_shown(value)}", "missing", value=_shown(value)
         )
     parsed = None
-    if len(text) <= 40:
+    if len(text) <= 40 and (fast := _VBOT_DATE.fullmatch(text)):
+        month, day, year, hour, minute, second = fast.groups()
+        with contextlib.suppress(ValueError):
+            parsed = datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second or 0)
+            )
+    if parsed is None and len(text) <= 40:
         for fmt in _VBOT_FORMATS:
             try:
                 parsed = datetime.strptime(text, fmt)

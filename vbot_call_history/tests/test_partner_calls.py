@@ -155,6 +155,36 @@ class TestPartnerCalls(VbotCase):
         self.assertFalse(calls.partner_id)
         self.assertFalse(calls.commercial_partner_id)
 
+    def test_sync_inserts_calls_with_their_commercial_entity(self):
+        """Calls inserted by a sync (one INSERT a page) carry their contact's commercial
+        entity in the row itself, as the ORM would compute it."""
+        company = self.Partner.create({"name": "Công ty Bình Minh", "is_company": True})
+        person = self.contact(2, parent_id=company.id)
+        loner = self.contact(3)
+        self.Call.search([]).unlink()
+        self.account._run_sync()
+        self.env.invalidate_all()
+        self.env.cr.execute(
+            """
+            SELECT c.partner_id, c.commercial_partner_id, count(*)
+              FROM vbot_call AS c
+             WHERE c.partner_id = ANY(%s)
+             GROUP BY 1, 2
+            """,
+            [[person.id, loner.id]],
+        )
+        rows = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        self.assertEqual(rows[person.id][0], company.id)
+        self.assertEqual(rows[loner.id][0], loner.id)
+        self.assertTrue(rows[person.id][1] and rows[loner.id][1])
+        self.env.cr.execute(
+            """
+            SELECT count(*) FROM vbot_call AS c JOIN res_partner AS p ON p.id = c.partner_id
+             WHERE c.commercial_partner_id IS DISTINCT FROM p.commercial_partner_id
+            """
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+
     def test_merge_keeps_the_commercial_entity_right(self):
         first = self.Partner.create({"name": "Công ty Một", "is_company": True})
         second = self.Partner.create({"name": "Công ty Hai", "is_company": True})

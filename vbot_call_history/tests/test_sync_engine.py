@@ -11,9 +11,9 @@ from unittest.mock import patch
 
 import pytz
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
-from ..models.vbot_sync_run import SyncRun
+from ..models.vbot_sync_run import SyncRun, _KeySet
 from ..services.mapping import map_call
 from ..services.phone import LEGACY_MOBILE_PREFIXES, match_key
 from .common import VbotCase, account_values, allow_hosts, start_simulator
@@ -516,3 +516,19 @@ class TestSyncFailures(VbotCase):
         )
         log = account._run_sync()
         self.assertEqual(log.error, "Set the API key of the VBot account first.")
+
+
+class TestKeySet(TransactionCase):
+    """The run's set of fetched ids: counts distinct ids across its merges."""
+
+    def test_counts_each_id_once_across_merges(self):
+        keys = _KeySet()
+        keys.MERGE = 7
+        for round_ in range(3):
+            for number in range(50):
+                keys.add(f"id-{number}")
+            self.assertEqual(len(keys), 50, round_)
+        self.assertGreater(len(keys.old), 40)  # most of them merged into the array
+        keys.add(123)
+        keys.add("123")
+        self.assertEqual(len(keys), 52)
