@@ -47,6 +47,14 @@ if not account.active:
     problems.append("the account is no longer active")
 if not account.sudo().password:
     problems.append("the stored password was lost")
+# Indexes of fields no longer indexed (18.0.2.1.0) are dropped, the new ones made.
+env.cr.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'vbot_call'")
+indexes = {row[0] for row in env.cr.fetchall()}
+stale = sorted(indexes & {"vbot_call__partner_id_index", "vbot_call__call_type_index"})
+if stale:
+    problems.append(f"indexes left behind: {', '.join(stale)}")
+if "vbot_call_commercial_date_idx" not in indexes:
+    problems.append("no index of the calls by commercial entity")
 if problems:
     raise SystemExit("ERROR: the upgrade broke the database: " + "; ".join(problems))
 # The upgraded database keeps syncing: the scheduled job's code, nothing new, no duplicate.

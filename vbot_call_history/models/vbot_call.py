@@ -103,7 +103,7 @@ class VbotCall(models.Model):
 
     # Indexed with call_date by init(): (account_id, call_date DESC, id DESC).
     account_id = fields.Many2one("vbot.account", required=True, ondelete="cascade", readonly=True)
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
     external_id = fields.Char(
         "VBot ID",
         required=True,
@@ -116,7 +116,6 @@ class VbotCall(models.Model):
         [(key, label) for key, label, _vi in CALL_TYPES],
         "Type",
         required=True,
-        index=True,
         readonly=True,
         help="Missed: an incoming call nobody answered (VBot's missed calls, and incoming "
         "calls that rang unanswered, were busy, cancelled or rejected).",
@@ -129,7 +128,6 @@ class VbotCall(models.Model):
     disposition = fields.Selection(
         [(key, label) for key, label, _vi in DISPOSITIONS] + [("other", "Other")],
         "Outcome",
-        index=True,
         readonly=True,
     )
     disposition_raw = fields.Char("Outcome (as sent by VBot)", readonly=True)
@@ -153,9 +151,7 @@ class VbotCall(models.Model):
         help="The customer number normalized to E.164 (pre-2018 mobile numbers "
         "converted); calls are matched to contacts on it.",
     )
-    partner_id = fields.Many2one(
-        "res.partner", "Contact", index=True, readonly=True, ondelete="set null"
-    )
+    partner_id = fields.Many2one("res.partner", "Contact", readonly=True, ondelete="set null")
     partner_name = fields.Char(
         "Contact name", related="partner_id.name", help="The contact's own name (no company)."
     )
@@ -180,7 +176,6 @@ class VbotCall(models.Model):
         "Match",
         default="unmatched",
         required=True,
-        index=True,
         readonly=True,
     )
     candidate_partner_ids = fields.Many2many(
@@ -202,7 +197,7 @@ class VbotCall(models.Model):
     cost = fields.Float(
         "Cost (₫)", digits=(16, 2), readonly=True, help="What VBot billed, in đồng."
     )
-    has_recording = fields.Boolean("Recording", index=True, readonly=True)
+    has_recording = fields.Boolean("Recording", readonly=True)
     # Where VBot keeps the recording. Never sent to a browser: the recording plays
     # through /vbot_call_history/recording/<id>, which fetches it server side.
     recording_urls = fields.Json("Recording URLs", groups="base.group_system", readonly=True)
@@ -256,6 +251,10 @@ class VbotCall(models.Model):
     ]
 
     def init(self):
+        # Every index costs each insert (a backfill inserts millions of rows): company_id and
+        # partner_id are searched through the indexes below that lead with them; call_type,
+        # disposition, match_state and has_recording hold a few values each, too few for an
+        # index of their own to pay (migration 18.0.2.1.0 drops the ones earlier versions made).
         res = super().init()
         # An account's calls, newest first (its list, the sync's per-window counts),
         # and a contact's calls, newest first (its Calls tab): index-only ordering
@@ -1047,7 +1046,7 @@ class VbotCall(models.Model):
             else:
                 by_partner[activity.res_id] = activity
         partners = self.env["res.partner"].sudo().browse(partner_ids)
-        to_create = []
+        to_create, unassigned = [], []
         for partner in partners:
             missed = pending.get(partner.id)
             activity = by_partner.get(partner.id)
@@ -1061,6 +1060,8 @@ class VbotCall(models.Model):
                     values = self._callback_activity_values(partner, missed, account)
                     if values:
                         to_create.append(values)
+                    else:
+                        unassigned.append((account.id, partner.id))
             elif activity:
                 answer = self.sudo().browse(answers.get(partner.id))
                 if answer:
@@ -1069,17 +1070,23 @@ class VbotCall(models.Model):
                     activity.unlink()
         if to_create:
             Activity.create(to_create)
+        if unassigned:
+            # One line a page, not one a contact (a backfill of an account nobody may follow).
+            _logger.warning(
+                "VBot: no user may call back %s contact(s) (account, contact: %s); "
+                "no Call back activity made",
+                len(unassigned),
+                ", ".join(
+                    f"{account_id}, {partner_id}" for account_id, partner_id in unassigned[:5]
+                )
+                + (" …" if len(unassigned) > 5 else ""),
+            )
 
     def _callback_activity_values(self, partner, missed, account):
         """The values of a new Call back activity for ``partner``'s ``missed`` calls (None
         when no user may see the contact)."""
         user = self._callback_assignee(partner, missed[0], account)
         if not user:
-            _logger.warning(
-                "VBot: no user may call back contact %s (account %s); no activity made",
-                partner.id,
-                account.id,
-            )
             return None
         first = missed[-1]
         tz = pytz.timezone(user.tz or account.timezone or "UTC")
