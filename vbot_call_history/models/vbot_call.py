@@ -1071,16 +1071,18 @@ class VbotCall(models.Model):
         if to_create:
             Activity.create(to_create)
         if unassigned:
-            # One line a page, not one a contact (a backfill of an account nobody may follow).
-            _logger.warning(
-                "VBot: no user may call back %s contact(s) (account, contact: %s); "
-                "no Call back activity made",
-                len(unassigned),
-                ", ".join(
-                    f"{account_id}, {partner_id}" for account_id, partner_id in unassigned[:5]
+            # One line a page and account, not one a contact (a backfill nobody may follow).
+            by_account = defaultdict(list)
+            for account_id, partner_id in unassigned:
+                by_account[account_id].append(partner_id)
+            for account_id, ids in by_account.items():
+                _logger.warning(
+                    "VBot account %s: no user may call back %s contact(s) (%s); "
+                    "no Call back activity made",
+                    account_id,
+                    len(ids),
+                    ", ".join(map(str, ids[:5])) + (" …" if len(ids) > 5 else ""),
                 )
-                + (" …" if len(unassigned) > 5 else ""),
-            )
 
     def _callback_activity_values(self, partner, missed, account):
         """The values of a new Call back activity for ``partner``'s ``missed`` calls (None
