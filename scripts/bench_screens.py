@@ -180,6 +180,24 @@ _report(
     500,
 )
 
+
+# 2b. Contacts -> Calls -> Statistics: the same pivot over the counts kept ahead (vbot.call.stat).
+_UStat = _uenv["vbot.call.stat"]
+
+
+def _stat_pivot():
+    for groupby in ([], ["call_type"], ["day:month"], ["day:month", "call_type"]):
+        _UStat.read_group([], ["calls:sum"], groupby, lazy=False)
+
+
+_stat_cells = _UStat.read_group([], ["calls:sum"], ["day:month", "call_type"], lazy=False)
+_cells = _UCall.read_group([], ["__count"], ["call_date:month", "call_type"], lazy=False)
+print(
+    f"    Statistics count {sum(g['calls'] for g in _stat_cells)} calls, the calls' pivot "
+    f"{sum(g['__count'] for g in _cells)}"
+)
+_report("Statistics pivot month x type (its 4 read_groups)", _median_ms(_stat_pivot), 500)
+
 # 3. The busiest contact's and company's form (as the web client reads it), smart button.
 _form_arch, _form_spec = _view_spec(_UPartner, "form")
 _tab_spec = _form_spec.get("vbot_call_ids", {})

@@ -12,6 +12,7 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/vbot_call_views.xml",
+        "views/vbot_call_stat_views.xml",
         "views/vbot_unknown_number_views.xml",
         "views/vbot_number_assign_views.xml",
         "views/vbot_number_link_views.xml",

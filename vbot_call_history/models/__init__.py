@@ -8,6 +8,7 @@ from . import (
     vbot_account_webhook,
     vbot_call,
     vbot_call_pending,
+    vbot_call_stat,
     vbot_call_webhook,
     vbot_member,
     vbot_number_link,

@@ -1,4 +1,5 @@
 from . import (
+    test_call_stat,
     test_followup,
     test_i18n,
     test_incoming_tour,
