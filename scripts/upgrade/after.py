@@ -47,6 +47,18 @@ if not account.active:
     problems.append("the account is no longer active")
 if not account.sudo().password:
     problems.append("the stored password was lost")
+# The call statistics (18.0.2.1.0) count every call kept, by type, after the migrations.
+env.cr.execute(
+    """
+    SELECT t.call_type, t.n, COALESCE(s.n, 0) FROM
+        (SELECT call_type, count(*) AS n FROM vbot_call GROUP BY 1) AS t
+        LEFT JOIN (SELECT call_type, sum(calls) AS n FROM vbot_call_stat GROUP BY 1) AS s
+        USING (call_type)
+    """
+)
+miscounted = [row for row in env.cr.fetchall() if row[1] != row[2]]
+if miscounted:
+    problems.append(f"statistics differ from the calls: {miscounted}")
 # Indexes of fields no longer indexed (18.0.2.1.0) are dropped, the new ones made.
 env.cr.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'vbot_call'")
 indexes = {row[0] for row in env.cr.fetchall()}
