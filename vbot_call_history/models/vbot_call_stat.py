@@ -82,7 +82,7 @@ class VbotCallStat(models.Model):
         [(key, label) for key, label, _vi in CALL_TYPES], "Type", readonly=True
     )
     is_answered = fields.Boolean("Answered", readonly=True)
-    calls = fields.Integer("Calls", readonly=True, aggregator="sum")
+    calls = fields.Integer(readonly=True, aggregator="sum")
     talk_duration = fields.Integer("Talk time (s)", readonly=True, aggregator="sum")
 
     def init(self):
