@@ -66,6 +66,31 @@ _TRIGGERS = {
     ),
 }
 
+# The statements init() runs, made of the constants above (no value from outside).
+_FUNCTIONS = {
+    name: f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+    {body}
+    RETURN NULL;
+    END
+    $$
+    """
+    for name, (_when, body) in _TRIGGERS.items()
+}
+_CREATE_TRIGGERS = {
+    name: f"CREATE TRIGGER {name} {when} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+    for name, (when, _body) in _TRIGGERS.items()
+}
+_FILL = f"""
+INSERT INTO vbot_call_stat (company_id, account_id, day, call_type, is_answered, calls,
+                            talk_duration)
+SELECT c.company_id, c.account_id, {_DAY.format(c="c")}, c.call_type, c.is_answered,
+       count(*), COALESCE(sum(c.talk_duration), 0)
+  FROM vbot_call AS c
+ GROUP BY 1, 2, 3, 4, 5
+"""
+
 
 class VbotCallStat(models.Model):
     _name = "vbot.call.stat"
@@ -88,17 +113,8 @@ class VbotCallStat(models.Model):
     def init(self):
         res = super().init()
         cr = self.env.cr
-        for name, (_when, body) in _TRIGGERS.items():
-            cr.execute(
-                f"""
-                CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                {body}
-                RETURN NULL;
-                END
-                $$
-                """
-            )
+        for function in _FUNCTIONS.values():
+            cr.execute(function)
         cr.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'vbot_call'::regclass AND tgname LIKE "
             "'vbot_call_stat_%%'"
@@ -107,21 +123,10 @@ class VbotCallStat(models.Model):
         if not existing:
             # First install or upgrade: the calls stored so far, counted once.
             cr.execute("DELETE FROM vbot_call_stat")
-            cr.execute(
-                f"""
-                INSERT INTO vbot_call_stat (company_id, account_id, day, call_type, is_answered,
-                                            calls, talk_duration)
-                SELECT c.company_id, c.account_id, {_DAY.format(c="c")}, c.call_type,
-                       c.is_answered, count(*), COALESCE(sum(c.talk_duration), 0)
-                  FROM vbot_call AS c
-                 GROUP BY 1, 2, 3, 4, 5
-                """
-            )
-        for name, (when, _body) in _TRIGGERS.items():
+            cr.execute(_FILL)
+        for name, trigger in _CREATE_TRIGGERS.items():
             if name not in existing:
-                cr.execute(
-                    f"CREATE TRIGGER {name} {when} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-                )
+                cr.execute(trigger)
         return res
 
     @api.model
