@@ -26,7 +26,7 @@ _CREATE_ONLY_FIELDS = ("callback_state",)
 # What may go wrong storing one call. Errors of concurrency (serialization failure,
 # deadlock, lock timeout, cancelled query) are not a call's fault: they stop the run.
 _PARTNER_KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
-# The columns _insert_calls writes, in the order of its rows.
+# The columns _insert_calls writes (other modules' stored fields get their defaults).
 _INSERT_COLUMNS = (
     "account_id",
     "company_id",
@@ -58,6 +58,23 @@ _INSERT_COLUMNS = (
     "create_date",
     "write_uid",
     "write_date",
+)
+# The columns of a new call the page's next steps read: _insert_calls leaves them in cache.
+_CACHED_COLUMNS = (
+    "account_id",
+    "company_id",
+    "external_id",
+    "call_date",
+    "call_type",
+    "is_answered",
+    "customer_key",
+    "callback_state",
+    "agent_member_no",
+    "origin",
+    "match_state",
+    "partner_id",
+    "commercial_partner_id",
+    "user_id",
 )
 _STORE_ERRORS = (psycopg2.Error, ValueError, TypeError, OverflowError, UserError)
 _CONCURRENCY_CODES = frozenset({"40001", "40P01", "55P03", "57014"})
@@ -476,55 +493,59 @@ class VbotCall(models.Model):
             )
             commercial = dict(cr.fetchall())
         now, uid = cr.now(), self.env.uid
-        columns = list(_INSERT_COLUMNS)
-        extra = self._insert_defaults(columns)
-        columns += list(extra)
-        extra_values = tuple(extra.values())
         Json = psycopg2.extras.Json
-        rows = []
+        extra = self._insert_defaults(_INSERT_COLUMNS)
+        columns = [*_INSERT_COLUMNS, *extra]
+        # Each call's columns, once: the row inserted and what the cache keeps of it.
+        by_call = []
         candidates = {}
         for vals in vals_list:
-            state, partner_id, candidate_ids = matches[
-                (vals["company_id"], _column(vals["customer_key"]))
-            ]
+            key = _column(vals["customer_key"])
+            state, partner_id, candidate_ids = matches[(vals["company_id"], key)]
             if candidate_ids:
                 candidates[vals["external_id"]] = candidate_ids
-            urls = vals["recording_urls"]
-            rows.append(
-                (
-                    vals["account_id"],
-                    vals["company_id"],
-                    vals["external_id"],
-                    vals["call_date"],
-                    vals["call_type"],
-                    bool(vals["is_answered"]),
-                    _column(vals["disposition"]),
-                    _column(vals["disposition_raw"]),
-                    _column(vals["customer_number"]),
-                    _column(vals["customer_key"]),
-                    _column(vals["customer_display"]),
-                    _column(vals["customer_name"]),
-                    _column(vals["callback_state"]),
-                    _column(vals["agent_member_no"]),
-                    _column(vals["hotline"]),
-                    int(vals["talk_duration"] or 0),
-                    int(vals["duration"] or 0),
-                    float(vals["cost"] or 0.0),
-                    bool(vals["has_recording"]),
-                    Json(urls) if urls else None,
-                    _column(vals["payload"]),
-                    vals.get("origin") or "sync",
-                    state,
-                    partner_id or None,
-                    commercial.get(partner_id),
-                    users.get((account.id, vals["agent_member_no"])) or None,
-                    uid,
-                    now,
-                    uid,
-                    now,
-                    *extra_values,
-                )
+            by_call.append(
+                {
+                    "account_id": vals["account_id"],
+                    "company_id": vals["company_id"],
+                    "external_id": vals["external_id"],
+                    "call_date": vals["call_date"],
+                    "call_type": vals["call_type"],
+                    "is_answered": bool(vals["is_answered"]),
+                    "disposition": _column(vals["disposition"]),
+                    "disposition_raw": _column(vals["disposition_raw"]),
+                    "customer_number": _column(vals["customer_number"]),
+                    "customer_key": key,
+                    "customer_display": _column(vals["customer_display"]),
+                    "customer_name": _column(vals["customer_name"]),
+                    "callback_state": _column(vals["callback_state"]),
+                    "agent_member_no": _column(vals["agent_member_no"]),
+                    "hotline": _column(vals["hotline"]),
+                    "talk_duration": int(vals["talk_duration"] or 0),
+                    "duration": int(vals["duration"] or 0),
+                    "cost": float(vals["cost"] or 0.0),
+                    "has_recording": bool(vals["has_recording"]),
+                    "recording_urls": vals["recording_urls"] or None,
+                    "payload": _column(vals["payload"]),
+                    "origin": vals.get("origin") or "sync",
+                    "match_state": state,
+                    "partner_id": partner_id or None,
+                    "commercial_partner_id": commercial.get(partner_id),
+                    "user_id": users.get((account.id, vals["agent_member_no"])) or None,
+                    "create_uid": uid,
+                    "create_date": now,
+                    "write_uid": uid,
+                    "write_date": now,
+                    **extra,
+                }
             )
+        rows = [
+            tuple(
+                Json(call[name]) if name == "recording_urls" and call[name] else call[name]
+                for name in columns
+            )
+            for call in by_call
+        ]
         query = "INSERT INTO vbot_call ({}) VALUES %s RETURNING id, external_id".format(
             ", ".join(f'"{name}"' for name in columns)
         )
@@ -543,31 +564,8 @@ class VbotCall(models.Model):
             )
         records = self.browse(ids)
         # What the page's next steps read, in cache (as create leaves it).
-        cache = self.env.cache
-        cached = {
-            "account_id": [vals["account_id"] for vals in vals_list],
-            "company_id": [vals["company_id"] for vals in vals_list],
-            "external_id": [vals["external_id"] for vals in vals_list],
-            "call_date": [vals["call_date"] for vals in vals_list],
-            "call_type": [vals["call_type"] for vals in vals_list],
-            "is_answered": [bool(vals["is_answered"]) for vals in vals_list],
-            "customer_key": [_column(vals["customer_key"]) for vals in vals_list],
-            "callback_state": [_column(vals["callback_state"]) for vals in vals_list],
-            "agent_member_no": [_column(vals["agent_member_no"]) for vals in vals_list],
-            "origin": [vals.get("origin") or "sync" for vals in vals_list],
-        }
-        for vals in vals_list:
-            state, partner_id, _candidates = matches[
-                (vals["company_id"], _column(vals["customer_key"]))
-            ]
-            cached.setdefault("match_state", []).append(state)
-            cached.setdefault("partner_id", []).append(partner_id or None)
-            cached.setdefault("commercial_partner_id", []).append(commercial.get(partner_id))
-            cached.setdefault("user_id", []).append(
-                users.get((account.id, vals["agent_member_no"])) or None
-            )
-        for name, values in cached.items():
-            cache.update(records, self._fields[name], values)
+        for name in _CACHED_COLUMNS:
+            self.env.cache.update(records, self._fields[name], [call[name] for call in by_call])
         records.modified(columns, create=True)
         # Inserted right above: nothing to recompute (it follows partner_id).
         self.env.remove_to_compute(self._fields["commercial_partner_id"], records)
