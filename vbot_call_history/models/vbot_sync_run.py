@@ -128,9 +128,10 @@ class SyncRun:
         self.skipped_lines = 0
         self.out_of_time = False
         self._client = None
-        # Calls created since PostgreSQL last counted the table (see _analyze_if_grown).
+        # Calls created since PostgreSQL last counted the table, and its estimate of the
+        # account's calls (see _analyze_if_grown).
         self.since_analyze = 0
-        self.analyzed_rows = None
+        self.analyzed_rows = 0
 
     # ------------------------------------------------------------------
     # Plumbing
@@ -169,24 +170,27 @@ class SyncRun:
             self._analyze_if_grown()
 
     def _analyze_if_grown(self):
-        """Have PostgreSQL count the calls again when a backfill has doubled them.
+        """Have PostgreSQL count the calls again when a backfill outgrew what it knows.
 
-        Its plans come from the table's statistics: a fresh backfill of a million calls
-        outgrows them within minutes (autovacuum may be off, or late), and a lookup of a
-        page's VBot ids then scans every call of the account. Statistics are refreshed when
-        the calls created since the last count reach that count (at least ANALYZE_EVERY):
-        a few times per backfill, a fraction of a second each.
+        Its plans come from the table's statistics. When they know fewer calls of this
+        account than the run created since they were made (a new account beside others,
+        a fresh backfill of a million calls; autovacuum may be off, or late), the planner
+        takes the account for a handful of calls, and the lookup of a page's VBot ids
+        scans every call of the account (a page then costs what the account holds). The
+        planner's own estimate of the account's calls is read (EXPLAIN) once the run has
+        created ANALYZE_EVERY calls, and again each time it has created as many as that
+        estimate: the table is analyzed when the estimate is below what this run alone
+        created. A few times per backfill, a fraction of a second each.
         """
-        if self.analyzed_rows is None:
-            self.env.cr.execute(
-                "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'vbot_call'::regclass"
-            )
-            self.analyzed_rows = self.env.cr.fetchone()[0]
-        if self.since_analyze < max(ANALYZE_EVERY, self.analyzed_rows):
+        if self.since_analyze < max(ANALYZE_EVERY, self.analyzed_rows or 0):
+            return
+        self.analyzed_rows = self.Call._planned_count([("account_id", "=", self.account.id)])
+        if self.since_analyze <= self.analyzed_rows:
             return
         self.env.cr.execute("ANALYZE vbot_call")
-        self.env.cr.commit()  # pylint: disable=invalid-commit
-        self.analyzed_rows += self.since_analyze
+        if self.commits:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.analyzed_rows = self.Call._planned_count([("account_id", "=", self.account.id)])
         self.since_analyze = 0
 
     def _settle(self):

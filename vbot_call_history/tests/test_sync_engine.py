@@ -481,6 +481,50 @@ class TestSyncEngine(VbotCase):
         with patch.object(type(self.account), "_try_lock", side_effect=RuntimeError("lock")):
             self.assertFalse(self.account._run_sync())
 
+    def test_a_backfill_the_statistics_do_not_know_is_analyzed(self):
+        """Statistics made before an account's backfill take it for a handful of calls
+        (its VBot ids would then be looked up by scanning all its calls): the run has the
+        table analyzed once it created more calls than the planner expects, not before."""
+        # Another company's account holds more calls than this one will.
+        company = self.env["res.company"].create({"name": "Other VBot company"})
+        other = self.env["vbot.account"].create(
+            account_values(self.sim, name="Other", company_id=company.id)
+        )
+        other._run_sync()
+        self.env.flush_all()
+        self.env.cr.execute(
+            """INSERT INTO vbot_call (account_id, company_id, external_id, call_date, call_type,
+                                      origin, match_state)
+               SELECT account_id, company_id, external_id || '-' || copy, call_date, call_type,
+                      origin, match_state
+                 FROM vbot_call, generate_series(1, 3) AS copy WHERE account_id = %s""",
+            [other.id],
+        )
+        self.env.cr.execute("ANALYZE vbot_call")  # before this account had a call
+        self.account._run_sync()
+        domain = [("account_id", "=", self.account.id)]
+        stored = self.Call.search_count(domain)
+        self.assertGreater(stored, 100)
+        self.assertLess(self.Call._planned_count(domain), stored / 2)
+        log = self.env["vbot.sync.log"].create(
+            {"account_id": self.account.id, "date_start": fields.Datetime.now()}
+        )
+        run = SyncRun(self.account, log)
+        with patch("odoo.addons.vbot_call_history.models.vbot_sync_run.ANALYZE_EVERY", 50):
+            run.since_analyze = 40  # fewer than ANALYZE_EVERY: not even looked at
+            run._analyze_if_grown()
+            self.assertEqual(run.since_analyze, 40)
+            run.since_analyze = stored
+            run._analyze_if_grown()
+            self.assertEqual(run.since_analyze, 0)
+            planned = self.Call._planned_count(domain)
+            self.assertGreater(planned, stored / 2)
+            self.assertEqual(run.analyzed_rows, planned)
+            # Created calls the statistics already count: no ANALYZE until they double.
+            run.since_analyze = planned
+            run._analyze_if_grown()
+            self.assertEqual(run.since_analyze, planned)
+
 
 @tagged("post_install", "-at_install")
 class TestSyncFailures(VbotCase):
