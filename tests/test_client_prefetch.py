@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 from test_client import Sleeps, ids, v3
@@ -18,11 +19,13 @@ from vbot_call_history.services.client import (
     VBotRetryableError,
     VBotTimeBudgetError,
 )
+from vbot_call_history.services.mapping import canonical_json, map_call
 
 LATENCY = 0.1
 STORE = 0.15
 PAGES = 8
 SIZE = 25
+NOW = datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def prefetch_threads() -> list[threading.Thread]:
@@ -91,3 +94,25 @@ def test_prefetch_keeps_the_clients_retry_rules_and_raises_at_the_page(simulator
     with pytest.raises(VBotTimeBudgetError):
         list(client.iter_pages(prefetch=True))
     assert not prefetch_threads()
+
+
+@pytest.mark.parametrize("simulator", [{"calls": 60, "seed": 5}], indirect=True)
+def test_each_group_is_serialised_once_and_mapped_from_that_text(simulator):
+    """The listing's duplicate check makes each group's canonical JSON; the page carries
+    it, and the mapping's stored payload made from it is what it would make itself."""
+    seen = []
+
+    def prepare(page):
+        seen.append(list(page.texts))
+        return [map_call(g, now=NOW, text=t) for g, t in zip(page, page.texts, strict=True)]
+
+    for prefetch in (False, True):
+        seen.clear()
+        for _page, groups in v3(simulator, page_size=25).iter_pages(
+            prefetch=prefetch, prepare=prepare
+        ):
+            assert groups.texts == [canonical_json(group) for group in groups]
+            assert [values["payload"] for values in groups.prepared] == [
+                map_call(group, now=NOW)["payload"] for group in groups
+            ]
+        assert sum(len(texts) for texts in seen) == 60

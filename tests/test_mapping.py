@@ -12,6 +12,7 @@ from vbot_call_history.services.mapping import (
     CALL_TYPES,
     DISPOSITIONS,
     MappingError,
+    canonical_json,
     classify,
     map_call,
     map_calls,
@@ -19,6 +20,7 @@ from vbot_call_history.services.mapping import (
     map_members,
     parse_duration,
     parse_vbot_datetime,
+    raw_payload,
 )
 
 GROUP_ID = "06042026161825266115c5e7574d76974bb3cd6f4bc229"
@@ -667,3 +669,21 @@ def test_map_members_keeps_the_good_ones_and_the_last_of_a_repeat():
     )
     assert [(m["member_no"], m["name"]) for m in members] == [("101", "B"), ("102", "")]
     assert [index for index, _error in errors] == [1]
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        {"b": 1, "a": "x"},
+        {"a": "lone \ud800 surrogate", "nul": "a\x00b"},
+        {"big": "é" * (300 * 1024)},
+    ],
+)
+def test_the_payload_made_from_a_text_already_made_is_the_same(group):
+    """The listing serialises each group once; the payload made from that text is the one
+    made from the group (surrogates replaced, a payload too big summarised)."""
+    text = canonical_json(group)
+    assert raw_payload(group, text=text) == raw_payload(group)
+    made = raw_payload(group)
+    assert "\ud800" not in made and len(made) <= 256 * 1024
+    assert json.loads(made)

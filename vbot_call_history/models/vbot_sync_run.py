@@ -789,9 +789,11 @@ def map_groups(groups, tz, now):
     Plain Python (no database): the prefetch thread runs it while a page is stored.
     """
     mapped = []
-    for group in groups:
+    # Each group's canonical JSON, when the listing made it already (its duplicate check).
+    texts = getattr(groups, "texts", None) or [None] * len(groups)
+    for group, text in zip(groups, texts, strict=True):
         try:
-            mapped.append((group, map_call(group, tz, now=now), None))
+            mapped.append((group, map_call(group, tz, now=now, text=text), None))
         except MappingError as error:
             mapped.append((group, None, error))
         except RecursionError:

@@ -47,7 +47,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from .mapping import safe_external_id
+from .mapping import MappingError, canonical_json, safe_external_id
 from .urlpolicy import UrlPolicy, UrlRefused, parse_url, policy_session
 
 __all__ = [
@@ -185,6 +185,8 @@ class Page(list):
     """A page of groups with what :meth:`VBotClient.iter_pages`'s ``prepare`` made of it."""
 
     prepared: Any = None
+    #: Each group's :func:`~.mapping.canonical_json` (None when not made), in order.
+    texts: list[str | None] | None = None
 
 
 class VBotClient:
@@ -676,17 +678,21 @@ class VBotClient:
             for page, groups in raw_pages:
                 if not groups:
                     return
-                fresh = []
+                fresh, texts = [], []
                 for group in groups:
+                    text = None
                     if isinstance(group, dict):
                         versions = seen.setdefault(safe_external_id(group), [])
-                        digest = _digest(group)
+                        text = _canonical_or_none(group)
+                        digest = _digest(group, text)
                         if digest in versions:
                             continue
                         versions.append(digest)
                     fresh.append(group)
+                    texts.append(text)
                 if prepare:
                     fresh = Page(fresh)
+                    fresh.texts = texts
                     fresh.prepared = prepare(fresh)
                 yield page, fresh
                 if len(groups) < self.page_size:
@@ -853,11 +859,20 @@ def _ahead(source: Iterator[Any], waiting: int = 1) -> Iterator[Any]:
         thread.join(timeout=0.5)
 
 
-def _digest(group: dict[str, Any]) -> bytes:
-    """A short digest of a group's content (the same content, whatever its keys' order)."""
+def _canonical_or_none(group: dict[str, Any]) -> str | None:
+    """:func:`~.mapping.canonical_json` of a group, None when it cannot be made."""
     try:
-        text = json.dumps(group, sort_keys=True, default=str, ensure_ascii=False)
-    except (RecursionError, ValueError):
+        return canonical_json(group)
+    except (MappingError, ValueError):
+        return None
+
+
+def _digest(group: dict[str, Any], text: str | None = None) -> bytes:
+    """A short digest of a group's content (the same content, whatever its keys' order);
+    ``text`` is its :func:`~.mapping.canonical_json` when made already."""
+    if text is None:
+        text = _canonical_or_none(group)
+    if text is None:
         text = repr(group)
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
 

@@ -52,6 +52,7 @@ __all__ = [
     "MAX_ID",
     "MAX_TEXT",
     "MappingError",
+    "canonical_json",
     "classify",
     "clean_text",
     "external_id",
@@ -497,20 +498,30 @@ def safe_external_id(group: Any) -> str:
     return "sha1:" + hashlib.sha1(canonical.encode("utf-8", "replace")).hexdigest()
 
 
-def raw_payload(group: Any, limit: int = MAX_PAYLOAD) -> str:
-    """The group as canonical JSON text that PostgreSQL can store, at most ``limit`` long.
-
-    JSON escapes NUL itself; lone surrogates become U+FFFD. A larger payload is replaced
-    by a small JSON object saying so, with a hash of the whole (a changed call is still
-    seen as changed).
-    """
+def canonical_json(group: Any) -> str:
+    """The group as JSON with sorted keys (the same content gives the same text, whatever
+    its keys' order): what :func:`raw_payload` bounds. Raises :class:`MappingError` for a
+    group nested too deeply."""
     try:
-        text = json.dumps(group, ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(group, ensure_ascii=False, sort_keys=True, default=str)
     except RecursionError:
         raise MappingError(
             "group", "nested too deeply to be read", "too_nested", value="…"
         ) from None
-    text = _SURROGATES.sub("\ufffd", text)
+
+
+def raw_payload(group: Any, limit: int = MAX_PAYLOAD, *, text: str | None = None) -> str:
+    """The group as canonical JSON text that PostgreSQL can store, at most ``limit`` long.
+
+    JSON escapes NUL itself; lone surrogates become U+FFFD. A larger payload is replaced
+    by a small JSON object saying so, with a hash of the whole (a changed call is still
+    seen as changed). ``text`` is :func:`canonical_json` of the group when the caller
+    made it already (the listing's duplicate check does).
+    """
+    if text is None:
+        text = canonical_json(group)
+    if not text.isascii():
+        text = _SURROGATES.sub("\ufffd", text)
     if len(text) > limit:
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
         text = json.dumps(
@@ -520,7 +531,9 @@ def raw_payload(group: Any, limit: int = MAX_PAYLOAD) -> str:
     return text
 
 
-def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -> dict[str, Any]:
+def map_call(
+    group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None, text: str | None = None
+) -> dict[str, Any]:
     """Map one call group to the values the call record stores, bounded and cleaned.
 
     Keys: ``external_id``, ``call_date`` (naive UTC), ``call_type`` (see :func:`classify`),
@@ -529,8 +542,8 @@ def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -
     ``customer_name`` (the name VBot gave the customer, when it sent one),
     ``agent_member_no``, ``agent_member_nos``, ``hotline``, ``talk_duration``,
     ``duration``, ``cost``, ``record_urls``, ``has_recording``, ``payload``. ``now``
-    (naive UTC, default the current time) bounds plausible dates. Raises
-    :class:`MappingError`.
+    (naive UTC, default the current time) bounds plausible dates; ``text`` is
+    :func:`canonical_json` of the group when already made. Raises :class:`MappingError`.
     """
     if not isinstance(group, dict):
         raise MappingError(
@@ -591,7 +604,7 @@ def map_call(group: Any, tz: str = DEFAULT_TZ, *, now: datetime | None = None) -
         "cost": cost,
         "record_urls": record_urls,
         "has_recording": bool(record_urls),
-        "payload": raw_payload(group),  # the format of version 1, for change detection
+        "payload": raw_payload(group, text=text),  # version 1's format: change detection
     }
 
 
