@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 import string
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberFormat
 
+from vbot_call_history.services import phone
 from vbot_call_history.services.phone import (
     COLLIDING_LANDLINE_CODES,
     LANDLINE_CODES,
@@ -290,3 +293,36 @@ def test_national_format(number, shown):
 )
 def test_search_forms(number, forms):
     assert search_forms(number) == forms
+
+
+def test_phonenumbers_reads_numbers_alike_by_length_and_first_digits():
+    """Validity and national format are remembered per length and first digits: for every
+    Vietnamese prefix and length, numbers with other last digits are read exactly as
+    :mod:`phonenumbers` reads each of them (the installed metadata holds to it)."""
+    rng = random.Random(84)
+    nationals = [
+        f"{prefix}{rng.randrange(10 ** (length - 4)):0{length - 4}d}"
+        for length in range(7, 11)
+        for prefix in range(1000, 10000)
+        for _ in range(2)
+    ]
+    nationals += [f"{rng.randrange(10**5, 10**6)}" for _ in range(500)]
+    nationals += [f"{rng.randrange(10**10, 10**11)}" for _ in range(500)]
+    phone._shapes.clear()
+    for national in nationals:
+        if national.startswith(("1800", "1900")) and len(national) in (8, 10):
+            continue  # service numbers: their bare digits, before phonenumbers is asked
+        try:
+            parsed = phonenumbers.parse("+84" + national)
+            valid = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            valid = False
+        expected = phonenumbers.format_number(parsed, PhoneNumberFormat.E164) if valid else None
+        assert phone._e164("84", national) == expected, national
+        key = match_key("+84" + national)  # today's number (old plans converted)
+        if key and key.startswith("+84"):
+            written = phonenumbers.format_number(
+                phonenumbers.parse(key), PhoneNumberFormat.NATIONAL
+            )
+            assert phone._national("+84" + national) == written, national
+    assert len(phone._shapes) < 40000  # shared, not one per number

@@ -241,6 +241,13 @@ def _e164(country: str, national: str) -> str | None:
         return None
     if country == "84" and national.startswith(_SERVICE_PREFIXES) and len(national) in (8, 10):
         return national
+    if (
+        country == "84"
+        and len(national) > _SHAPE_PREFIX
+        and national.isdigit()
+        and national[0] != "0"
+    ):
+        return "+84" + national if _vn_shape(national)[0] else None
     try:
         parsed = phonenumbers.parse("+" + country + national)
     except phonenumbers.NumberParseException:
@@ -248,6 +255,55 @@ def _e164(country: str, national: str) -> str | None:
     if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: Digits that, with the length, decide how :mod:`phonenumbers` reads a Vietnamese number:
+#: its metadata tells numbers apart by their first digits (at most 4 for Vietnam: ``121x``,
+#: ``1800``...), then the count of the rest. What it says of one number (valid or not, and
+#: how it is written) is remembered for every other number of that length and prefix: a
+#: million calls bring a few hundred thousand distinct numbers, but a few thousand
+#: prefixes. ``tests/test_phone.py`` holds the installed metadata to it.
+_SHAPE_PREFIX = 4
+_SHAPES_MAX = 100_000
+_shapes: dict[tuple[int, str], tuple[bool, str | None]] = {}
+
+
+def _vn_shape(national: str) -> tuple[bool, str | None]:
+    """``(valid, national format template)`` of a Vietnamese number's national digits,
+    as :mod:`phonenumbers` reads the first number of its length and prefix.
+
+    The template is the national format with a ``{}`` for each national digit (None when
+    the number is invalid, or its format does not end with its digits)."""
+    key = (len(national), national[:_SHAPE_PREFIX])
+    shape = _shapes.get(key)
+    if shape is None:
+        if len(_shapes) >= _SHAPES_MAX:
+            _shapes.clear()
+        try:
+            parsed = phonenumbers.parse("+84" + national)
+            valid = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            parsed, valid = None, False
+        template = None
+        if valid:
+            written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+            template = _template(written, national)
+        shape = _shapes[key] = (valid, template)
+    return shape
+
+
+def _template(written: str, national: str) -> str | None:
+    """``written`` with each of ``national``'s digits, matched from the end, made a ``{}``
+    slot; None when its last digits are not ``national``."""
+    chars = [char.replace("{", "{{").replace("}", "}}") for char in written]
+    left = len(national)
+    for index in range(len(chars) - 1, -1, -1):
+        if left and chars[index].isdigit():
+            if chars[index] != national[left - 1]:
+                return None
+            chars[index] = "{}"
+            left -= 1
+    return None if left else "".join(chars)
 
 
 def _legacy_mobile(national: str) -> str | None:
@@ -369,6 +425,10 @@ def _national(number: str | int) -> str:
         if len(key) == 8:
             return f"{key[:4]} {key[4:]}"
         return f"{key[:4]} {key[4:7]} {key[7:]}"
+    if key.startswith("+84") and len(key) > 3 + _SHAPE_PREFIX:
+        template = _vn_shape(key[3:])[1]
+        if template:
+            return template.format(*key[3:])
     parsed = phonenumbers.parse(key)
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
