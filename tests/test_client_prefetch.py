@@ -7,6 +7,7 @@ the stores, so N pages take about N x store + one latency.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import datetime, timezone
@@ -19,7 +20,8 @@ from vbot_call_history.services.client import (
     VBotRetryableError,
     VBotTimeBudgetError,
 )
-from vbot_call_history.services.mapping import canonical_json, map_call
+from vbot_call_history.services.mapping import map_call
+from vbot_call_history.services.reader import ForkedReader
 
 LATENCY = 0.1
 STORE = 0.15
@@ -98,21 +100,43 @@ def test_prefetch_keeps_the_clients_retry_rules_and_raises_at_the_page(simulator
 
 @pytest.mark.parametrize("simulator", [{"calls": 60, "seed": 5}], indirect=True)
 def test_each_group_is_serialised_once_and_mapped_from_that_text(simulator):
-    """The listing's duplicate check makes each group's canonical JSON; the page carries
-    it, and the mapping's stored payload made from it is what it would make itself."""
-    seen = []
+    """The listing's duplicate check makes each group's canonical JSON; ``prepare`` gets it,
+    and the stored payload made from it is what the mapping would make itself."""
+    texts = []
 
-    def prepare(page):
-        seen.append(list(page.texts))
-        return [map_call(g, now=NOW, text=t) for g, t in zip(page, page.texts, strict=True)]
+    def prepare(group, text):
+        texts.append(text)
+        return map_call(group, now=NOW, text=text)
 
     for prefetch in (False, True):
-        seen.clear()
+        texts.clear()
         for _page, groups in v3(simulator, page_size=25).iter_pages(
             prefetch=prefetch, prepare=prepare
         ):
-            assert groups.texts == [canonical_json(group) for group in groups]
             assert [values["payload"] for values in groups.prepared] == [
                 map_call(group, now=NOW)["payload"] for group in groups
             ]
-        assert sum(len(texts) for texts in seen) == 60
+        assert len(texts) == 60
+        assert all(text and json.loads(text) for text in texts)
+
+
+@pytest.mark.parametrize("simulator", [{"calls": 130, "seed": 6}], indirect=True)
+def test_a_forked_reader_yields_the_pages_read_here(simulator):
+    """Pages read in a child process are the pages read in this one, prepared alike."""
+
+    def prepare(group, text):
+        return map_call(group, now=NOW, text=text)
+
+    plain = [
+        (page, list(groups), groups.prepared)
+        for page, groups in v3(simulator, page_size=50).iter_pages(prepare=prepare)
+    ]
+    with ForkedReader(prepare) as reader:
+        forked = [
+            (page, list(groups), groups.prepared)
+            for page, groups in v3(simulator, page_size=50).iter_pages(
+                prefetch=True, prepare=prepare, reader=reader
+            )
+        ]
+        assert not reader.broken
+    assert forked == plain and len(plain) == 3

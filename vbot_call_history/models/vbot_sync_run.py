@@ -60,6 +60,7 @@ from ..services.mapping import (
     safe_external_id,
 )
 from ..services.phone import search_forms
+from ..services.reader import ForkedReader, can_fork
 from ..services.windows import (
     SECOND,
     backoff_delay,
@@ -132,6 +133,9 @@ class SyncRun:
         # account's calls (see _analyze_if_grown).
         self.since_analyze = 0
         self.analyzed_rows = 0
+        # A backfill's pages are read in a child process (see _page_reader).
+        self.backfill = False
+        self.reader = None
 
     # ------------------------------------------------------------------
     # Plumbing
@@ -260,7 +264,9 @@ class SyncRun:
         hours = account.sync_window_hours or account.slice_hours
         self.log.write({"window_start": start})
         caught_up = True
-        for window_start, window_end in plan_windows(start, self.now, hours):
+        windows = list(plan_windows(start, self.now, hours))
+        self.backfill = len(windows) > 1
+        for window_start, window_end in windows:
             if self._time_is_up():
                 self._event("budget", date=dt(window_start))
                 caught_up = False
@@ -373,17 +379,25 @@ class SyncRun:
         the time ran out before the last page."""
         listing = _Listing((start, end) if start else None)
         # The next page is fetched while this one is stored (a thread doing only HTTP).
-        # Pages are mapped there too (plain Python, no database).
+        # Pages are mapped there too (plain Python, no database), or in a child process
+        # during a backfill (see _page_reader).
+        prepare = functools.partial(map_group, tz=self.tz, now=self.now)
         pages = self.client.iter_pages(
             date_from=start,
             date_to=end,
             phone=phone,
             prefetch=True,
-            prepare=functools.partial(map_groups, tz=self.tz, now=self.now),
+            prepare=prepare,
+            reader=self._page_reader(prepare),
         )
         try:
             for _page_no, groups in pages:
-                self._store(groups, listing, getattr(groups, "prepared", None))
+                prepared = getattr(groups, "prepared", None)
+                if prepared is not None:
+                    prepared = [
+                        (group, *item) for group, item in zip(groups, prepared, strict=True)
+                    ]
+                self._store(groups, listing, prepared)
                 self._commit()
                 if self._time_is_up():
                     return None
@@ -394,6 +408,27 @@ class SyncRun:
             pages.close()
         self._close_listing(listing)
         return listing.touched
+
+    def _page_reader(self, prepare):
+        """The child process reading pages during a backfill (``services.reader``), or None.
+
+        A backfill (a sync with more than one window to catch up) maps tens of thousands of
+        calls: a second core does it. One child serves the whole run (a fork costs a few
+        milliseconds, nothing else is set up); a sync that is up to date, and the other
+        kinds of run, read their few pages in this process.
+        """
+        if self.reader is None and self.backfill and can_fork():
+            try:
+                self.reader = ForkedReader(prepare)
+            except OSError as error:  # no process left to fork: read here
+                _logger.warning("VBot sync reads pages in its own process: %s", error)
+                self.backfill = False
+        return self.reader
+
+    def _stop_reader(self):
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
     def _store(self, groups, listing, mapped=None):
         """Map, bound and store one page of ``listing``; remember what cannot be read or stored.
@@ -659,7 +694,10 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
         error_event, warning_event = None, None
         try:
             with _guard(env, locked):
-                getattr(run, kind)(**options)
+                try:
+                    getattr(run, kind)(**options)
+                finally:
+                    run._stop_reader()
                 run._close()
             run._settle()
         except ConnectionChanged:
@@ -783,23 +821,24 @@ class _Listing:
         return (start, end) if start <= end else self.bounds
 
 
-def map_groups(groups, tz, now):
-    """``[(group, values, error)]``: each group mapped (``values``) or why not (``error``).
+def map_group(group, text=None, *, tz, now):
+    """``(values, error)``: the group mapped, or why it cannot be.
 
-    Plain Python (no database): the prefetch thread runs it while a page is stored.
+    Plain Python (no database): the prefetch runs it while a page is stored, in a child
+    process during a backfill (``services.reader``). ``text`` is the group's canonical
+    JSON when the listing made it already.
     """
-    mapped = []
-    # Each group's canonical JSON, when the listing made it already (its duplicate check).
-    texts = getattr(groups, "texts", None) or [None] * len(groups)
-    for group, text in zip(groups, texts, strict=True):
-        try:
-            mapped.append((group, map_call(group, tz, now=now, text=text), None))
-        except MappingError as error:
-            mapped.append((group, None, error))
-        except RecursionError:
-            error = MappingError("group", "nested too deeply to be read", "too_nested")
-            mapped.append((group, None, error))
-    return mapped
+    try:
+        return map_call(group, tz, now=now, text=text), None
+    except MappingError as error:
+        return None, error
+    except RecursionError:
+        return None, MappingError("group", "nested too deeply to be read", "too_nested")
+
+
+def map_groups(groups, tz, now):
+    """``[(group, values, error)]`` of a page (see :func:`map_group`)."""
+    return [(group, *map_group(group, tz=tz, now=now)) for group in groups]
 
 
 def _is_concurrency(error):

@@ -32,6 +32,7 @@ exception message; logs name the path (never the query) and the HTTP status.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -184,9 +185,8 @@ DateLike = datetime | int | float | None
 class Page(list):
     """A page of groups with what :meth:`VBotClient.iter_pages`'s ``prepare`` made of it."""
 
-    prepared: Any = None
-    #: Each group's :func:`~.mapping.canonical_json` (None when not made), in order.
-    texts: list[str | None] | None = None
+    #: ``prepare(group, text)`` of each group, in order (see :func:`read_page`).
+    prepared: list[Any] | None = None
 
 
 class VBotClient:
@@ -625,7 +625,8 @@ class VBotClient:
         phone: str | None = None,
         start_page: int = 1,
         prefetch: bool = False,
-        prepare: Callable[[list[Any]], Any] | None = None,
+        prepare: Callable[[Any, str | None], Any] | None = None,
+        reader: Callable[[list[Any]], list[tuple[Any, Any, Any]]] | None = None,
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """Yield ``(page_number, groups)`` up to the first page shorter than the page size.
 
@@ -638,15 +639,17 @@ class VBotClient:
 
         With ``prefetch``, the next page is asked for while the caller works on this one
         (see :meth:`_prefetch`); what is yielded and raised is the same. With ``prepare``
-        (a function of a page's groups that touches no database: the mapping), ``groups``
-        is a :class:`Page` whose ``prepared`` holds ``prepare(groups)``, prepared ahead when
-        prefetching (a list made from it, e.g. a slice, is a plain list without it).
+        (a function of a group and its canonical JSON that touches no database: the
+        mapping), ``groups`` is a :class:`Page` whose ``prepared`` holds what it made of
+        each group, prepared ahead when prefetching (a list made from it, e.g. a slice, is a
+        plain list without it). ``reader`` is :func:`read_page` with that ``prepare`` run
+        elsewhere (:class:`~.reader.ForkedReader`: in another process).
         """
         if prefetch:
-            source = self._prefetch(date_from, date_to, phone, start_page, prepare)
+            source = self._prefetch(date_from, date_to, phone, start_page, prepare, reader)
         else:
             source = self._fresh_pages(
-                self._raw_pages(date_from, date_to, phone, start_page), prepare
+                self._raw_pages(date_from, date_to, phone, start_page), prepare, reader
             )
         try:
             yield from source
@@ -669,31 +672,28 @@ class VBotClient:
             if close:
                 self.session.close()
 
-    def _fresh_pages(self, raw_pages, prepare=None):
+    def _fresh_pages(self, raw_pages, prepare=None, reader=None):
         """The pages of :meth:`iter_pages` from ``raw_pages`` (see there)."""
         # Per id, a digest of each version yielded (not the groups: a listing may hold
         # hundreds of thousands of calls).
         seen: dict[str, list[bytes]] = {}
+        read = reader or functools.partial(read_page, prepare=prepare)
         try:
             for page, groups in raw_pages:
                 if not groups:
                     return
-                fresh, texts = [], []
-                for group in groups:
-                    text = None
-                    if isinstance(group, dict):
-                        versions = seen.setdefault(safe_external_id(group), [])
-                        text = _canonical_or_none(group)
-                        digest = _digest(group, text)
+                fresh, prepared = [], []
+                for group, (key, digest, item) in zip(groups, read(groups), strict=True):
+                    if key is not None:
+                        versions = seen.setdefault(key, [])
                         if digest in versions:
                             continue
                         versions.append(digest)
                     fresh.append(group)
-                    texts.append(text)
-                if prepare:
+                    prepared.append(item)
+                if prepare or reader:
                     fresh = Page(fresh)
-                    fresh.texts = texts
-                    fresh.prepared = prepare(fresh)
+                    fresh.prepared = prepared
                 yield page, fresh
                 if len(groups) < self.page_size:
                     return
@@ -704,7 +704,7 @@ class VBotClient:
         finally:
             raw_pages.close()
 
-    def _prefetch(self, date_from, date_to, phone, page, prepare=None):
+    def _prefetch(self, date_from, date_to, phone, page, prepare=None, reader=None):
         """:meth:`iter_pages` a page ahead: requests in a thread, the rest in another.
 
         The first thread only sends requests and decodes JSON (no database, no cursor),
@@ -724,7 +724,9 @@ class VBotClient:
         )
         # Pages that arrived wait (two at most) while a slow store catches up: the next
         # request still leaves at once.
-        return _ahead(self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare))
+        return _ahead(
+            self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare, reader)
+        )
 
     def iter_calls(
         self,
@@ -859,6 +861,28 @@ def _ahead(source: Iterator[Any], waiting: int = 1) -> Iterator[Any]:
         thread.join(timeout=0.5)
 
 
+def read_page(
+    groups: list[Any], prepare: Callable[[Any, str | None], Any] | None = None
+) -> list[tuple[str | None, bytes | None, Any]]:
+    """What the listing needs of each group of a page: ``(key, digest, prepared)``.
+
+    ``key`` and ``digest`` (None for what is not an object) tell a group already yielded
+    from a new one (:meth:`VBotClient.iter_pages`); ``prepared`` is ``prepare(group, text)``
+    (``text``: the group's :func:`~.mapping.canonical_json`, made once for both), None
+    without ``prepare``. Plain Python, no I/O: it may run in another process
+    (:class:`~.reader.ForkedReader`).
+    """
+    read = []
+    for group in groups:
+        key = digest = text = None
+        if isinstance(group, dict):
+            key = safe_external_id(group)
+            text = _canonical_or_none(group)
+            digest = _digest(group, text)
+        read.append((key, digest, prepare(group, text) if prepare else None))
+    return read
+
+
 def _canonical_or_none(group: dict[str, Any]) -> str | None:
     """:func:`~.mapping.canonical_json` of a group, None when it cannot be made."""
     try:
@@ -873,7 +897,10 @@ def _digest(group: dict[str, Any], text: str | None = None) -> bytes:
     if text is None:
         text = _canonical_or_none(group)
     if text is None:
-        text = repr(group)
+        try:
+            text = repr(group)
+        except RecursionError:  # no JSON decoder makes this; the mapping names it
+            text = "<nested too deeply>"
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
 
 

@@ -151,8 +151,17 @@ class MappingError(ValueError):
     def __init__(self, field: str, message: str, code: str = "unreadable", **params: Any) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
         self.code = code
         self.params = params
+
+    def __reduce__(self):
+        # Pages may be mapped in another process (services.reader): errors travel too.
+        return _mapping_error, (self.field, self.message, self.code, self.params)
+
+
+def _mapping_error(field: str, message: str, code: str, params: dict[str, Any]) -> MappingError:
+    return MappingError(field, message, code, **params)
 
 
 def _shown(value: Any) -> str:
