@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from test_client import Sleeps, ids, v3
+from test_client import Sleeps, group_epoch, ids, v3
 
 from vbot_call_history.services.client import (
     RAW_PAGES_WAITING,
@@ -140,3 +140,58 @@ def test_a_forked_reader_yields_the_pages_read_here(simulator):
         ]
         assert not reader.broken
     assert forked == plain and len(plain) == 3
+
+
+def _days(simulator, count):
+    """The last ``count`` whole days of the simulator's calls, newest first, as spans."""
+    newest = max(group_epoch(group) for group in simulator.state.calls)
+    end = datetime.fromtimestamp(newest, timezone.utc).replace(tzinfo=None)
+    return [(end - timedelta(days=day + 1), end - timedelta(days=day)) for day in range(count)]
+
+
+@pytest.mark.parametrize("simulator", [{"calls": 200, "seed": 8, "days": 4}], indirect=True)
+def test_spans_stream_the_pages_of_each_span_in_turn(simulator):
+    """Each span's pages, as iter_pages lists them alone, then its end."""
+    spans = _days(simulator, 4)
+    expected = []
+    for span in spans:
+        expected += [
+            (span, page, ids(groups))
+            for page, groups in v3(simulator, page_size=20).iter_pages(*span)
+        ]
+        expected.append((span, None, None))
+    assert sum(1 for _s, page, _g in expected if page) > 8
+    for prefetch in (False, True):
+        streamed = [
+            (span, page, groups if page is None else ids(groups))
+            for span, page, groups in v3(simulator, page_size=20).iter_spans(
+                spans, prefetch=prefetch
+            )
+        ]
+        assert streamed == expected
+    assert not prefetch_threads()
+
+
+@pytest.mark.parametrize("simulator", [{"calls": 40, "seed": 9, "days": 4}], indirect=True)
+def test_the_next_spans_first_page_is_fetched_while_this_span_is_stored(simulator):
+    """One page a span: without the stream each span waits for its request; with it, only
+    the first does."""
+    spans = _days(simulator, 4)
+    simulator.state.set_faults(latency_ms=int(LATENCY * 1000))
+
+    def consume(pages):
+        t0 = time.monotonic()
+        for _page, _groups in pages:
+            time.sleep(STORE)
+        return time.monotonic() - t0
+
+    client = v3(simulator, page_size=50)
+    alone = sum(consume(client.iter_pages(*span, prefetch=True)) for span in spans)
+    streamed = consume(
+        (page, groups)
+        for _span, page, groups in v3(simulator, page_size=50).iter_spans(spans, prefetch=True)
+        if page is not None
+    )
+    assert alone >= len(spans) * (LATENCY + STORE)
+    assert streamed < len(spans) * STORE + 2 * LATENCY, (streamed, alone)
+    assert not prefetch_threads()

@@ -133,9 +133,9 @@ class SyncRun:
         # account's calls (see _analyze_if_grown).
         self.since_analyze = 0
         self.analyzed_rows = 0
-        # A backfill's pages are read in a child process (see _page_reader).
-        self.backfill = False
-        self.reader = None
+        # A backfill's pages: one stream over its windows, read in a child process (see
+        # _start_stream).
+        self.stream, self.stream_spans, self.reader = None, [], None
 
     # ------------------------------------------------------------------
     # Plumbing
@@ -265,23 +265,27 @@ class SyncRun:
         self.log.write({"window_start": start})
         caught_up = True
         windows = list(plan_windows(start, self.now, hours))
-        self.backfill = len(windows) > 1
-        for window_start, window_end in windows:
-            if self._time_is_up():
-                self._event("budget", date=dt(window_start))
-                caught_up = False
-                break
-            if not self._sync_span(window_start, window_end, fetch=True):
-                smaller = shrink_window(hours)
-                self._event(
-                    "budget_window", start=dt(window_start), end=dt(window_end), hours=smaller
-                )
-                if smaller != account.sync_window_hours:
-                    self._save_account(sync_window_hours=smaller)
-                caught_up = False
-                break
-            self._save_account(check_generation=True, sync_watermark=window_end)
-            self.log.write({"window_end": window_end})
+        if len(windows) > 1:  # a backfill
+            self._start_stream(windows)
+        try:
+            for window_start, window_end in windows:
+                if self._time_is_up():
+                    self._event("budget", date=dt(window_start))
+                    caught_up = False
+                    break
+                if not self._sync_span(window_start, window_end, fetch=True):
+                    smaller = shrink_window(hours)
+                    self._event(
+                        "budget_window", start=dt(window_start), end=dt(window_end), hours=smaller
+                    )
+                    if smaller != account.sync_window_hours:
+                        self._save_account(sync_window_hours=smaller)
+                    caught_up = False
+                    break
+                self._save_account(check_generation=True, sync_watermark=window_end)
+                self.log.write({"window_end": window_end})
+        finally:
+            self._stop_stream()
         if not caught_up:
             return
         if account.sync_window_hours:
@@ -378,18 +382,20 @@ class SyncRun:
         """Store every page VBot lists for the span (or phone); the keys seen, or None when
         the time ran out before the last page."""
         listing = _Listing((start, end) if start else None)
-        # The next page is fetched while this one is stored (a thread doing only HTTP).
-        # Pages are mapped there too (plain Python, no database), or in a child process
-        # during a backfill (see _page_reader).
-        prepare = functools.partial(map_group, tz=self.tz, now=self.now)
-        pages = self.client.iter_pages(
-            date_from=start,
-            date_to=end,
-            phone=phone,
-            prefetch=True,
-            prepare=prepare,
-            reader=self._page_reader(prepare),
-        )
+        if phone is None and self.stream_spans and self.stream_spans[0] == (start, end):
+            # A backfill's window: its pages come from the run's stream (see _start_stream).
+            self.stream_spans.pop(0)
+            pages = self._stream_pages()
+        else:
+            # The next page is fetched while this one is stored (a thread doing only HTTP).
+            # Pages are mapped there too (plain Python, no database).
+            pages = self.client.iter_pages(
+                date_from=start,
+                date_to=end,
+                phone=phone,
+                prefetch=True,
+                prepare=functools.partial(map_group, tz=self.tz, now=self.now),
+            )
         try:
             for _page_no, groups in pages:
                 prepared = getattr(groups, "prepared", None)
@@ -409,23 +415,38 @@ class SyncRun:
         self._close_listing(listing)
         return listing.touched
 
-    def _page_reader(self, prepare):
-        """The child process reading pages during a backfill (``services.reader``), or None.
+    def _start_stream(self, windows):
+        """The pages of every window of a backfill, as one stream running ahead.
 
-        A backfill (a sync with more than one window to catch up) maps tens of thousands of
-        calls: a second core does it. One child serves the whole run (a fork costs a few
-        milliseconds, nothing else is set up); a sync that is up to date, and the other
-        kinds of run, read their few pages in this process.
+        The next window's first page is fetched while this one's last pages are stored
+        (``iter_spans``), and pages are read - canonical JSON, digest, mapping - in a child
+        process (``services.reader``): a second core does it. One child serves the run (a
+        fork costs a few milliseconds); a sync that is up to date, and the other kinds of
+        run, read their few pages in this process. A window fetched again (its count
+        differs) is listed on its own.
         """
-        if self.reader is None and self.backfill and can_fork():
+        prepare = functools.partial(map_group, tz=self.tz, now=self.now)
+        if can_fork():
             try:
                 self.reader = ForkedReader(prepare)
             except OSError as error:  # no process left to fork: read here
                 _logger.warning("VBot sync reads pages in its own process: %s", error)
-                self.backfill = False
-        return self.reader
+        self.stream = self.client.iter_spans(
+            windows, prefetch=True, prepare=prepare, reader=self.reader
+        )
+        self.stream_spans = list(windows)
 
-    def _stop_reader(self):
+    def _stream_pages(self):
+        """``(page, groups)`` of the stream's next window, up to its end."""
+        for _span, page, groups in self.stream:
+            if page is None:
+                return
+            yield page, groups
+
+    def _stop_stream(self):
+        if self.stream is not None:
+            self.stream.close()
+            self.stream, self.stream_spans = None, []
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -697,7 +718,7 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
                 try:
                     getattr(run, kind)(**options)
                 finally:
-                    run._stop_reader()
+                    run._stop_stream()
                 run._close()
             run._settle()
         except ConnectionChanged:

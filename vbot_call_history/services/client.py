@@ -682,27 +682,97 @@ class VBotClient:
             for page, groups in raw_pages:
                 if not groups:
                     return
-                fresh, prepared = [], []
-                for group, (key, digest, item) in zip(groups, read(groups), strict=True):
-                    if key is not None:
-                        versions = seen.setdefault(key, [])
-                        if digest in versions:
-                            continue
-                        versions.append(digest)
-                    fresh.append(group)
-                    prepared.append(item)
-                if prepare or reader:
-                    fresh = Page(fresh)
-                    fresh.prepared = prepared
+                fresh = _fresh(groups, read(groups), seen, prepare or reader)
                 yield page, fresh
-                if len(groups) < self.page_size:
-                    return
-                if not fresh:
-                    # A full page of groups already seen: the server ignores ``page``.
-                    _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
+                if not self._more_after(page, groups, fresh):
                     return
         finally:
             raw_pages.close()
+
+    def _more_after(self, page, groups, fresh):
+        """Whether a listing goes on after ``page`` (``groups`` as sent, ``fresh`` kept)."""
+        if len(groups) < self.page_size:
+            return False
+        if not fresh:
+            # A full page of groups already seen: the server ignores ``page``.
+            _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
+            return False
+        return True
+
+    def iter_spans(
+        self,
+        spans: list[tuple[DateLike, DateLike]],
+        prefetch: bool = False,
+        prepare: Callable[[Any, str | None], Any] | None = None,
+        reader: Callable[[list[Any]], list[tuple[Any, Any, Any]]] | None = None,
+    ) -> Iterator[tuple[tuple[DateLike, DateLike], int | None, list[Any] | None]]:
+        """:meth:`iter_pages` of each span in turn, as one stream that runs ahead.
+
+        Yields ``(span, page_number, groups)`` as :meth:`iter_pages` would for that span,
+        then ``(span, None, None)`` when the span is over. With ``prefetch``, the next span's
+        first page is asked for while the caller stores this one's last pages: a backfill
+        of many windows never waits for a window's first page.
+        """
+        stopped: set[tuple[DateLike, DateLike]] = set()
+        if prefetch:
+            worker = self._worker()
+            raw = worker._raw_spans(spans, stopped, close=worker.session is not self.session)
+            source = _ahead(
+                self._fresh_spans(_ahead(raw, waiting=RAW_PAGES_WAITING), stopped, prepare, reader)
+            )
+        else:
+            source = self._fresh_spans(self._raw_spans(spans, stopped), stopped, prepare, reader)
+        try:
+            yield from source
+        finally:
+            source.close()
+
+    def _raw_spans(self, spans, stopped, close=False):
+        """:meth:`_raw_pages` of each span, then ``(span, None, None)``; a span in
+        ``stopped`` (its listing ended early) is left after the request in flight."""
+        try:
+            for span in spans:
+                pages = self._raw_pages(span[0], span[1], None, 1)
+                try:
+                    for page, groups in pages:
+                        if span in stopped:
+                            break
+                        yield span, page, groups
+                finally:
+                    pages.close()
+                yield span, None, None
+        finally:
+            if close:
+                self.session.close()
+
+    def _fresh_spans(self, raw, stopped, prepare=None, reader=None):
+        """:meth:`_fresh_pages` of each span of ``raw`` (see :meth:`iter_spans`)."""
+        read = reader or functools.partial(read_page, prepare=prepare)
+        seen: dict[str, list[bytes]] = {}
+        try:
+            for span, page, groups in raw:
+                if page is None:
+                    seen = {}
+                    yield span, None, None
+                    continue
+                if span in stopped:
+                    continue
+                if not groups:
+                    stopped.add(span)
+                    continue
+                fresh = _fresh(groups, read(groups), seen, prepare or reader)
+                yield span, page, fresh
+                if not self._more_after(page, groups, fresh):
+                    stopped.add(span)
+        finally:
+            raw.close()
+
+    def _worker(self):
+        """A copy of this client with its own HTTP session, for a prefetching thread."""
+        worker = copy.copy(self)
+        if isinstance(self.session, requests.Session):
+            worker.session = policy_session(self.url_policy, None)
+        return worker
 
     def _prefetch(self, date_from, date_to, phone, page, prepare=None, reader=None):
         """:meth:`iter_pages` a page ahead: requests in a thread, the rest in another.
@@ -716,9 +786,7 @@ class VBotClient:
         here, at the page it failed on. When the caller stops early (or the time is up),
         they stop after the current request; its page is dropped.
         """
-        worker = copy.copy(self)
-        if isinstance(self.session, requests.Session):
-            worker.session = policy_session(self.url_policy, None)
+        worker = self._worker()
         raw = worker._raw_pages(
             date_from, date_to, phone, page, close=worker.session is not self.session
         )
@@ -859,6 +927,24 @@ def _ahead(source: Iterator[Any], waiting: int = 1) -> Iterator[Any]:
     finally:
         stop.set()
         thread.join(timeout=0.5)
+
+
+def _fresh(groups, read, seen, prepared):
+    """The groups of a page not yielded yet in their listing (``seen``: digests by id,
+    updated), as a :class:`Page` carrying what was prepared of them when ``prepared``."""
+    fresh, items = [], []
+    for group, (key, digest, item) in zip(groups, read, strict=True):
+        if key is not None:
+            versions = seen.setdefault(key, [])
+            if digest in versions:
+                continue
+            versions.append(digest)
+        fresh.append(group)
+        items.append(item)
+    if prepared:
+        fresh = Page(fresh)
+        fresh.prepared = items
+    return fresh
 
 
 def read_page(
