@@ -11,7 +11,7 @@ import pytest
 
 from vbot_call_history.services.client import read_page
 from vbot_call_history.services.mapping import MappingError, map_call
-from vbot_call_history.services.reader import ForkedReader, can_fork
+from vbot_call_history.services.reader import ForkedReader, LazyReader, can_fork
 
 NOW = datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -83,3 +83,20 @@ def test_a_child_that_died_leaves_the_reading_here(groups):
         _same(reader(groups), read_page(groups, prepare))
         assert reader.broken
         _same(reader(groups), read_page(groups, prepare))
+
+
+def test_pages_are_read_here_until_a_full_page_comes(groups):
+    """A sync that is up to date (short pages) never forks; the first full page starts
+    the child, which reads every later page."""
+    reader = LazyReader(prepare, page_size=len(groups))
+    try:
+        _same(reader(groups[:5]), read_page(groups[:5], prepare))
+        assert reader.forked is None
+        _same(reader(groups), read_page(groups, prepare))
+        child = reader.forked
+        assert child is not None and child._process.is_alive()
+        _same(reader(groups[:5]), read_page(groups[:5], prepare))
+        assert reader.forked is child and not child.broken
+    finally:
+        reader.close()
+    assert not child._process.is_alive()

@@ -60,7 +60,7 @@ from ..services.mapping import (
     safe_external_id,
 )
 from ..services.phone import search_forms
-from ..services.reader import ForkedReader, can_fork
+from ..services.reader import LazyReader
 from ..services.windows import (
     SECOND,
     backoff_delay,
@@ -133,9 +133,10 @@ class SyncRun:
         # account's calls (see _analyze_if_grown).
         self.since_analyze = 0
         self.analyzed_rows = 0
-        # A backfill's pages: one stream over its windows, read in a child process (see
-        # _start_stream).
+        # A backfill's pages: one stream over its windows (see _start_stream); how pages
+        # are read (see _reader).
         self.stream, self.stream_spans, self.reader = None, [], None
+        self.prepare = functools.partial(map_group, tz=self.tz, now=self.now)
 
     # ------------------------------------------------------------------
     # Plumbing
@@ -394,7 +395,8 @@ class SyncRun:
                 date_to=end,
                 phone=phone,
                 prefetch=True,
-                prepare=functools.partial(map_group, tz=self.tz, now=self.now),
+                prepare=self.prepare,
+                reader=self._reader(),
             )
         try:
             for _page_no, groups in pages:
@@ -416,25 +418,22 @@ class SyncRun:
         return listing.touched
 
     def _start_stream(self, windows):
-        """The pages of every window of a backfill, as one stream running ahead.
-
-        The next window's first page is fetched while this one's last pages are stored
-        (``iter_spans``), and pages are read - canonical JSON, digest, mapping - in a child
-        process (``services.reader``): a second core does it. One child serves the run (a
-        fork costs a few milliseconds); a sync that is up to date, and the other kinds of
-        run, read their few pages in this process. A window fetched again (its count
-        differs) is listed on its own.
+        """The pages of every window of a backfill, as one stream running ahead: the next
+        window's first page is fetched while this one's last pages are stored
+        (``iter_spans``). A window fetched again (its count differs) is listed on its own.
         """
-        prepare = functools.partial(map_group, tz=self.tz, now=self.now)
-        if can_fork():
-            try:
-                self.reader = ForkedReader(prepare)
-            except OSError as error:  # no process left to fork: read here
-                _logger.warning("VBot sync reads pages in its own process: %s", error)
         self.stream = self.client.iter_spans(
-            windows, prefetch=True, prepare=prepare, reader=self.reader
+            windows, prefetch=True, prepare=self.prepare, reader=self._reader()
         )
         self.stream_spans = list(windows)
+
+    def _reader(self):
+        """How this run reads pages: for a sync or a deep check, in a child process from
+        the first full page on (``services.reader``: a second core maps a backfill while
+        this process stores); else here (a contact's fetch, in a request)."""
+        if self.reader is None and self.kind in LOCKED_KINDS:
+            self.reader = LazyReader(self.prepare, self.client.page_size)
+        return self.reader
 
     def _stream_pages(self):
         """``(page, groups)`` of the stream's next window, up to its end."""
@@ -447,6 +446,9 @@ class SyncRun:
         if self.stream is not None:
             self.stream.close()
             self.stream, self.stream_spans = None, []
+
+    def _stop_reading(self):
+        self._stop_stream()
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -718,7 +720,7 @@ def execute(account, kind="sync", origin="schedule", *, deadline=None, clock=Non
                 try:
                     getattr(run, kind)(**options)
                 finally:
-                    run._stop_stream()
+                    run._stop_reading()
                 run._close()
             run._settle()
         except ConnectionChanged:

@@ -31,7 +31,7 @@ from .client import read_page
 
 _logger = logging.getLogger(__name__)
 
-__all__ = ["ForkedReader", "can_fork"]
+__all__ = ["ForkedReader", "LazyReader", "can_fork"]
 
 
 def can_fork() -> bool:
@@ -135,3 +135,31 @@ def _serve(conn: Any, parent_conn: Any, prepare: Callable[[Any, str | None], Any
             conn.send(("error", f"{type(error).__name__}: {error}"))
         except OSError:
             return
+
+
+class LazyReader:
+    """:func:`~.client.read_page` with ``prepare``: here while pages are short, in a
+    :class:`ForkedReader` from the first full page on (a listing of more pages), which then
+    serves every later listing. A sync that is up to date (a short page) never forks."""
+
+    def __init__(self, prepare: Callable[[Any, str | None], Any], page_size: int) -> None:
+        self.prepare = prepare
+        self.page_size = page_size
+        self.forked: ForkedReader | None = None
+        self.forkable = can_fork()
+
+    def __call__(self, groups: list[Any]) -> list[tuple[Any, Any, Any]]:
+        if self.forked is None and self.forkable and len(groups) >= self.page_size:
+            try:
+                self.forked = ForkedReader(self.prepare)
+            except OSError as error:  # no process left to fork: read here
+                _logger.warning("VBot pages are read in the sync's process: %s", error)
+                self.forkable = False
+        if self.forked is not None:
+            return self.forked(groups)
+        return read_page(groups, self.prepare)
+
+    def close(self) -> None:
+        if self.forked is not None:
+            self.forked.close()
+            self.forked = None

@@ -14,6 +14,7 @@ from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from ..models.vbot_sync_run import SyncRun, _KeySet
+from ..services.reader import ForkedReader
 from ..services.mapping import map_call
 from ..services.phone import LEGACY_MOBILE_PREFIXES, match_key
 from .common import VbotCase, account_values, allow_hosts, start_simulator
@@ -524,6 +525,24 @@ class TestSyncEngine(VbotCase):
             run.since_analyze = planned
             run._analyze_if_grown()
             self.assertEqual(run.since_analyze, planned)
+
+    def test_a_backfill_is_read_in_a_child_process_and_stored_the_same(self):
+        """Full pages start the child process that reads (maps) them: every call is stored
+        once, on its contact, as when pages are read in the sync's own process."""
+        self.account.page_size = 10
+        calls = ForkedReader.__call__
+        with patch.object(ForkedReader, "__call__", autospec=True, side_effect=calls) as child:
+            self.account._run_sync()
+        self.assertGreater(child.call_count, 5)
+        self.assertEqual(self.account.last_sync_state, "ok", self.account.last_sync_message)
+        forked = {(c.external_id, c.call_date, c.partner_id.id, c.payload) for c in self.calls()}
+        self.assertEqual(len(forked), len(self.sim.state.calls))
+        self.calls().unlink()
+        self.account.write({"sync_watermark": False, "sync_history_start": False})
+        with patch.object(ForkedReader, "__init__", side_effect=OSError("no fork here")):
+            self.account._run_sync()
+        here = {(c.external_id, c.call_date, c.partner_id.id, c.payload) for c in self.calls()}
+        self.assertEqual(forked, here)
 
 
 @tagged("post_install", "-at_install")
