@@ -195,3 +195,24 @@ def test_the_next_spans_first_page_is_fetched_while_this_span_is_stored(simulato
     assert alone >= len(spans) * (LATENCY + STORE)
     assert streamed < len(spans) * STORE + 2 * LATENCY, (streamed, alone)
     assert not prefetch_threads()
+
+
+@pytest.mark.parametrize("simulator", [{"calls": PAGES * SIZE - 5, "seed": 4}], indirect=True)
+def test_two_requests_are_in_flight_once_a_first_page_is_full(simulator):
+    """A far server: with prefetch, its latency is paid about once per two pages."""
+    simulator.state.set_faults(latency_ms=int(LATENCY * 1000))
+    t0 = time.monotonic()
+    plain = [ids(groups) for _page, groups in v3(simulator, page_size=SIZE).iter_pages()]
+    one_by_one = time.monotonic() - t0
+    t0 = time.monotonic()
+    fetched = [
+        ids(groups)
+        for _page, groups in v3(simulator, page_size=SIZE).iter_pages(prefetch=True)
+    ]
+    two_at_once = time.monotonic() - t0
+    assert fetched == plain and len(plain) == PAGES
+    assert one_by_one >= PAGES * LATENCY
+    # The first page alone, then two at a time: about (1 + PAGES / 2) latencies.
+    assert two_at_once < 0.75 * PAGES * LATENCY, (two_at_once, one_by_one)
+    time.sleep(LATENCY * 2)  # the request after the last page ends
+    assert not prefetch_threads()

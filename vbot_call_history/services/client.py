@@ -31,6 +31,7 @@ exception message; logs name the path (never the query) and the HTTP status.
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import hashlib
@@ -42,6 +43,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
@@ -656,19 +658,52 @@ class VBotClient:
         finally:
             source.close()
 
-    def _raw_pages(self, date_from, date_to, phone, page, close=False):
+    def _raw_pages(self, date_from, date_to, phone, page, close=False, in_flight=1):
         """The pages as VBot sends them, from ``page`` to the first short (or empty) one.
-        With ``close``, this client's session is closed at the end (a prefetch's copy)."""
+        With ``close``, this client's session is closed at the end (a prefetch's copy).
+
+        With ``in_flight=2`` (a prefetch), once a first full page says more follow, two
+        requests are kept in flight, each by a copy of this client in a thread of its own
+        (same retry rules): a far server's latency is paid once per two pages. The request
+        after the last page is then made for nothing (VBot answers an empty page).
+        """
+        size = self.page_size
+
+        def fetch(client, number):
+            return client.fetch_page(
+                number, date_from=date_from, date_to=date_to, phone=phone, size=size
+            )
+
+        pool, pending, copies = None, collections.deque(), []
+        local = threading.local()
+
+        def fetch_in_thread(number):
+            if not hasattr(local, "client"):
+                local.client = self._worker()
+                copies.append(local.client)
+            return fetch(local.client, number)
+
         try:
+            number = page
             while True:
-                groups = self.fetch_page(
-                    page, date_from=date_from, date_to=date_to, phone=phone, size=self.page_size
-                )
-                yield page, groups
-                if len(groups) < self.page_size:
+                groups = pending.popleft().result() if pending else fetch(self, number)
+                if in_flight > 1 and len(groups) >= size and pool is None:
+                    pool = ThreadPoolExecutor(in_flight, thread_name_prefix="vbot-prefetch")
+                    pending.extend(pool.submit(fetch_in_thread, number + n) for n in (1, 2))
+                elif pool is not None and len(groups) >= size:
+                    pending.append(pool.submit(fetch_in_thread, number + in_flight))
+                yield number, groups
+                if len(groups) < size:
                     return
-                page += 1
+                number += 1
         finally:
+            for future in pending:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(wait=False)
+                for client in copies:
+                    if client.session is not self.session:
+                        client.session.close()
             if close:
                 self.session.close()
 
@@ -716,7 +751,9 @@ class VBotClient:
         stopped: set[tuple[DateLike, DateLike]] = set()
         if prefetch:
             worker = self._worker()
-            raw = worker._raw_spans(spans, stopped, close=worker.session is not self.session)
+            raw = worker._raw_spans(
+                spans, stopped, close=worker.session is not self.session, in_flight=2
+            )
             source = _ahead(
                 self._fresh_spans(_ahead(raw, waiting=RAW_PAGES_WAITING), stopped, prepare, reader)
             )
@@ -727,12 +764,12 @@ class VBotClient:
         finally:
             source.close()
 
-    def _raw_spans(self, spans, stopped, close=False):
+    def _raw_spans(self, spans, stopped, close=False, in_flight=1):
         """:meth:`_raw_pages` of each span, then ``(span, None, None)``; a span in
         ``stopped`` (its listing ended early) is left after the request in flight."""
         try:
             for span in spans:
-                pages = self._raw_pages(span[0], span[1], None, 1)
+                pages = self._raw_pages(span[0], span[1], None, 1, in_flight=in_flight)
                 try:
                     for page, groups in pages:
                         if span in stopped:
@@ -788,7 +825,7 @@ class VBotClient:
         """
         worker = self._worker()
         raw = worker._raw_pages(
-            date_from, date_to, phone, page, close=worker.session is not self.session
+            date_from, date_to, phone, page, close=worker.session is not self.session, in_flight=2
         )
         # Pages that arrived wait (two at most) while a slow store catches up: the next
         # request still leaves at once.
