@@ -206,8 +206,7 @@ def test_two_requests_are_in_flight_once_a_first_page_is_full(simulator):
     one_by_one = time.monotonic() - t0
     t0 = time.monotonic()
     fetched = [
-        ids(groups)
-        for _page, groups in v3(simulator, page_size=SIZE).iter_pages(prefetch=True)
+        ids(groups) for _page, groups in v3(simulator, page_size=SIZE).iter_pages(prefetch=True)
     ]
     two_at_once = time.monotonic() - t0
     assert fetched == plain and len(plain) == PAGES

@@ -578,8 +578,7 @@ class VbotCall(models.Model):
         """
         cr = self.env.cr
         cr.execute(
-            "SELECT nextval(pg_get_serial_sequence('vbot_call', 'id'))"
-            " FROM generate_series(1, %s)",
+            "SELECT nextval(pg_get_serial_sequence('vbot_call', 'id')) FROM generate_series(1, %s)",
             [len(rows)],
         )
         ids = [call_id for (call_id,) in cr.fetchall()]
@@ -592,7 +591,10 @@ class VbotCall(models.Model):
         except TypeError:
             Json = psycopg2.extras.Json
             values = [
-                (call_id, *(Json(v) if isinstance(v, list | dict) else v for v in map(row.get, columns)))
+                (
+                    call_id,
+                    *(Json(v) if isinstance(v, list | dict) else v for v in map(row.get, columns)),
+                )
                 for call_id, row in zip(ids, rows, strict=True)
             ]
             psycopg2.extras.execute_values(

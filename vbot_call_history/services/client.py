@@ -35,7 +35,6 @@ import collections
 import copy
 import functools
 import hashlib
-import json
 import logging
 import queue
 import random
@@ -829,9 +828,7 @@ class VBotClient:
         )
         # Pages that arrived wait (two at most) while a slow store catches up: the next
         # request still leaves at once.
-        return _ahead(
-            self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare, reader)
-        )
+        return _ahead(self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare, reader))
 
     def iter_calls(
         self,

@@ -93,7 +93,9 @@ class ForkedReader:
         return read_page(groups, self.prepare)
 
     def _broken(self, reason: Any) -> None:
-        _logger.warning("VBot page reader stopped (%s); pages are read in the sync's process", reason)
+        _logger.warning(
+            "VBot page reader stopped (%s); pages are read in the sync's process", reason
+        )
         self.broken = True
         self.close()
 

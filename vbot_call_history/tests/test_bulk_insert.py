@@ -48,7 +48,9 @@ class TestBulkInsert(VbotCase):
             "disposition_raw": HOSTILE_TEXT,
             "hotline": HOSTILE_TEXT[:40],
         }
-        copied, _updated = self.Call._upsert_mapped(self.account, [self._values("copy-1", **hostile)])
+        copied, _updated = self.Call._upsert_mapped(
+            self.account, [self._values("copy-1", **hostile)]
+        )
         vals = self.Call._prepare_vals(self.account, self._values("orm-1", **hostile))
         created = self.Call.create(dict(vals, origin="sync"))
         created._match_partners()
@@ -68,8 +70,14 @@ class TestBulkInsert(VbotCase):
         """Another module's default may be of any type: a value COPY's text format is not
         made for here has the page inserted by one INSERT, with the same ids."""
         columns = [
-            "account_id", "company_id", "external_id", "call_date", "call_type", "origin",
-            "match_state", "cost",
+            "account_id",
+            "company_id",
+            "external_id",
+            "call_date",
+            "call_type",
+            "origin",
+            "match_state",
+            "cost",
         ]
         values = self._values("odd-1")
         row = {

@@ -14,9 +14,9 @@ from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from ..models.vbot_sync_run import SyncRun, _KeySet
-from ..services.reader import ForkedReader
 from ..services.mapping import map_call
 from ..services.phone import LEGACY_MOBILE_PREFIXES, match_key
+from ..services.reader import ForkedReader
 from .common import VbotCase, account_values, allow_hosts, start_simulator
 
 VN = pytz.timezone("Asia/Ho_Chi_Minh")
