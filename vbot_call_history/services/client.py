@@ -688,7 +688,9 @@ class VBotClient:
                 groups = pending.popleft().result() if pending else fetch(self, number)
                 if in_flight > 1 and len(groups) >= size and pool is None:
                     pool = ThreadPoolExecutor(in_flight, thread_name_prefix="vbot-prefetch")
-                    pending.extend(pool.submit(fetch_in_thread, number + n) for n in (1, 2))
+                    pending.extend(
+                        pool.submit(fetch_in_thread, number + n) for n in range(1, in_flight + 1)
+                    )
                 elif pool is not None and len(groups) >= size:
                     pending.append(pool.submit(fetch_in_thread, number + in_flight))
                 yield number, groups
