@@ -27,8 +27,6 @@ _IDENTITY_FIELDS = ("account_id", "company_id", "external_id", "origin")
 # Set when a call is first stored, then kept by the follow-up (see _update_callbacks).
 _CREATE_ONLY_FIELDS = ("callback_state",)
 
-# What may go wrong storing one call. Errors of concurrency (serialization failure,
-# deadlock, lock timeout, cancelled query) are not a call's fault: they stop the run.
 _PARTNER_KEY_FIELDS = ("vbot_phone_key", "vbot_mobile_key")
 # The columns _insert_calls writes (other modules' stored fields get their defaults).
 _INSERT_COLUMNS = (
@@ -80,6 +78,8 @@ _CACHED_COLUMNS = (
     "commercial_partner_id",
     "user_id",
 )
+# What may go wrong storing one call. Errors of concurrency (serialization failure,
+# deadlock, lock timeout, cancelled query) are not a call's fault: they stop the run.
 _STORE_ERRORS = (psycopg2.Error, ValueError, TypeError, OverflowError, UserError)
 _CONCURRENCY_CODES = frozenset({"40001", "40P01", "55P03", "57014"})
 # A mapped value -> the VBot field it comes from (what a log line names), and a value
@@ -467,7 +467,7 @@ class VbotCall(models.Model):
 
     @api.model
     def _insert_calls(self, account, vals_list):
-        """Insert new calls (values of :meth:`_prepare_vals` plus ``origin``) in one query.
+        """Insert new calls (values of :meth:`_prepare_vals` plus ``origin``) in one COPY.
 
         What ``create`` would do, in bulk: the defaults of the other stored fields, the
         log access columns, the Json column, the contact and agent matched beforehand (as
@@ -485,17 +485,6 @@ class VbotCall(models.Model):
         users = self.env["vbot.member"]._users_by_member_no(
             [account.id], {vals["agent_member_no"] for vals in vals_list if vals["agent_member_no"]}
         )
-        # The matched contacts' commercial entities (the stored related field, set here
-        # rather than by a recompute: one UPDATE a page less).
-        commercial = {}
-        matched_ids = sorted({match[1] for match in matches.values() if match[1]})
-        if matched_ids:
-            self.env["res.partner"].flush_model(["commercial_partner_id"])
-            cr.execute(
-                "SELECT id, commercial_partner_id FROM res_partner WHERE id = ANY(%s)",
-                [matched_ids],
-            )
-            commercial = dict(cr.fetchall())
         now, uid = cr.now(), self.env.uid
         extra = self._insert_defaults(_INSERT_COLUMNS)
         columns = [*_INSERT_COLUMNS, *extra]
@@ -504,7 +493,8 @@ class VbotCall(models.Model):
         candidates = {}
         for vals in vals_list:
             key = _column(vals["customer_key"])
-            state, partner_id, candidate_ids = matches[(vals["company_id"], key)]
+            # The commercial entity (a stored related field) is set here, not recomputed.
+            state, partner_id, candidate_ids, commercial_id = matches[(vals["company_id"], key)]
             if candidate_ids:
                 candidates[vals["external_id"]] = candidate_ids
             by_call.append(
@@ -533,7 +523,7 @@ class VbotCall(models.Model):
                     "origin": vals.get("origin") or "sync",
                     "match_state": state,
                     "partner_id": partner_id or None,
-                    "commercial_partner_id": commercial.get(partner_id),
+                    "commercial_partner_id": commercial_id,
                     "user_id": users.get((account.id, vals["agent_member_no"])) or None,
                     "create_uid": uid,
                     "create_date": now,
@@ -560,7 +550,7 @@ class VbotCall(models.Model):
         # Inserted right above: nothing to recompute (it follows partner_id).
         self.env.remove_to_compute(self._fields["commercial_partner_id"], records)
         records._validate_fields(columns)
-        if any(state == "matched" for state, _p, _c in matches.values()) or candidates:
+        if any(match[0] == "matched" for match in matches.values()) or candidates:
             # The contacts' call lists and counts are computed from these links.
             self.env["res.partner"].invalidate_model(
                 ["vbot_call_ids", "vbot_call_count", "vbot_number_notice"]
@@ -779,7 +769,9 @@ class VbotCall(models.Model):
         changes = []
         candidate_changes = defaultdict(lambda: self.browse())
         for call in self:
-            state, partner_id, candidate_ids = matches[(call.company_id.id, call.customer_key)]
+            state, partner_id, candidate_ids, _commercial_id = matches[
+                (call.company_id.id, call.customer_key)
+            ]
             if (call.match_state, call.partner_id.id) != (state, partner_id):
                 changes.append((call.id, state, partner_id or None))
             if tuple(call.candidate_partner_ids.ids) != candidate_ids:
@@ -846,7 +838,8 @@ class VbotCall(models.Model):
 
     @api.model
     def _matches_for(self, pairs):
-        """{(company id, key): (match_state, contact id or False, candidate ids)}.
+        """{(company id, key): (match_state, contact id or False, candidate ids, the
+        contact's commercial entity id or None)}.
 
         One query finds every active contact (of the company, or shared) whose phone or
         mobile key is one of the keys, one the numbers users linked by hand to a contact.
@@ -884,9 +877,10 @@ class VbotCall(models.Model):
         matches = {}
         for company_id, key in pairs:
             if not key:
-                matches[(company_id, key)] = ("no_number", False, ())
+                matches[(company_id, key)] = ("no_number", False, (), None)
             elif chosen_partner := chosen.get((company_id, key)):
-                matches[(company_id, key)] = ("matched", chosen_partner.id, ())
+                commercial_id = chosen_partner.commercial_partner_id.id
+                matches[(company_id, key)] = ("matched", chosen_partner.id, (), commercial_id)
             else:
                 partners = [
                     holder
@@ -1284,27 +1278,26 @@ def _is_stored_meanwhile(error):
 
 
 def _resolve_candidates(partners):
-    """(match_state, partner_id, candidate ids) for the contacts sharing a number."""
-    if not partners:
-        return ("unmatched", False, ())
-    if len(partners) == 1:
-        return ("matched", partners[0].id, ())
-    commercial = {p.commercial_partner_id for p in partners}
-    if len(commercial) == 1:
-        return ("matched", commercial.pop().id, ())
-    return ("ambiguous", False, tuple(sorted({p.id for p in partners})))
+    """(match_state, partner_id, candidate ids) for the contacts (records) sharing a number."""
+    holders = [(p.id, p.company_id.id, p.commercial_partner_id.id) for p in partners]
+    return _resolve_holders(holders)[:3]
 
 
 def _resolve_holders(holders):
-    """:func:`_resolve_candidates` of ``(id, company id, commercial id)`` tuples."""
+    """(match_state, partner id, candidate ids, commercial entity id) for the contacts
+    sharing a number, as ``(id, company id, commercial id)``: one contact, that one;
+    several under one commercial entity, that entity; else none, and they are the
+    candidates."""
     if not holders:
-        return ("unmatched", False, ())
+        return ("unmatched", False, (), None)
     if len(holders) == 1:
-        return ("matched", holders[0][0], ())
+        partner_id, _company_id, commercial_id = holders[0]
+        return ("matched", partner_id, (), commercial_id or partner_id)
     commercial = {holder[2] or holder[0] for holder in holders}
     if len(commercial) == 1:
-        return ("matched", commercial.pop(), ())
-    return ("ambiguous", False, tuple(sorted({holder[0] for holder in holders})))
+        entity = commercial.pop()  # a commercial entity is its own
+        return ("matched", entity, (), entity)
+    return ("ambiguous", False, tuple(sorted({holder[0] for holder in holders})), None)
 
 
 def _format_seconds(seconds):

@@ -187,7 +187,7 @@ class SyncRun:
         estimate: the table is analyzed when the estimate is below what this run alone
         created. A few times per backfill, a fraction of a second each.
         """
-        if self.since_analyze < max(ANALYZE_EVERY, self.analyzed_rows or 0):
+        if self.since_analyze < max(ANALYZE_EVERY, self.analyzed_rows):
             return
         self.analyzed_rows = self.Call._planned_count([("account_id", "=", self.account.id)])
         if self.since_analyze <= self.analyzed_rows:
@@ -400,12 +400,7 @@ class SyncRun:
             )
         try:
             for _page_no, groups in pages:
-                prepared = getattr(groups, "prepared", None)
-                if prepared is not None:
-                    prepared = [
-                        (group, *item) for group, item in zip(groups, prepared, strict=True)
-                    ]
-                self._store(groups, listing, prepared)
+                self._store(groups, listing, getattr(groups, "prepared", None))
                 self._commit()
                 if self._time_is_up():
                     return None
@@ -453,16 +448,17 @@ class SyncRun:
             self.reader.close()
             self.reader = None
 
-    def _store(self, groups, listing, mapped=None):
+    def _store(self, groups, listing, prepared=None):
         """Map, bound and store one page of ``listing``; remember what cannot be read or stored.
 
         Within one listing (one fetch), the same id twice with the same content is one call;
         with another content, the second is reported, never merged silently. A call that
         cannot be read is placed between its readable neighbours (see :class:`_Listing`).
-        ``mapped`` is :func:`map_groups` of ``groups`` when done already (by the prefetch).
+        ``prepared`` is :func:`map_group` of each group when done already (by the prefetch).
         """
-        if mapped is None:
-            mapped = map_groups(groups, self.tz, self.now)
+        if prepared is None:
+            prepared = [self.prepare(group) for group in groups]
+        mapped = [(group, *item) for group, item in zip(groups, prepared, strict=True)]
         dates = [values and values["call_date"] for _group, values, _error in mapped]
         for group, error, bounds in listing.place(dates, mapped):
             self._unreadable(group, error, bounds, listing.touched)
@@ -857,11 +853,6 @@ def map_group(group, text=None, *, tz, now):
         return None, error
     except RecursionError:
         return None, MappingError("group", "nested too deeply to be read", "too_nested")
-
-
-def map_groups(groups, tz, now):
-    """``[(group, values, error)]`` of a page (see :func:`map_group`)."""
-    return [(group, *map_group(group, tz=tz, now=now)) for group in groups]
 
 
 def _is_concurrency(error):

@@ -639,27 +639,31 @@ class VBotClient:
         server ignoring ``page`` would otherwise loop forever).
 
         With ``prefetch``, the next page is asked for while the caller works on this one
-        (see :meth:`_prefetch`); what is yielded and raised is the same. With ``prepare``
+        (see :meth:`iter_spans`); what is yielded and raised is the same. With ``prepare``
         (a function of a group and its canonical JSON that touches no database: the
         mapping), ``groups`` is a :class:`Page` whose ``prepared`` holds what it made of
         each group, prepared ahead when prefetching (a list made from it, e.g. a slice, is a
         plain list without it). ``reader`` is :func:`read_page` with that ``prepare`` run
         elsewhere (:class:`~.reader.ForkedReader`: in another process).
         """
-        if prefetch:
-            source = self._prefetch(date_from, date_to, phone, start_page, prepare, reader)
-        else:
-            source = self._fresh_pages(
-                self._raw_pages(date_from, date_to, phone, start_page), prepare, reader
-            )
+        spans = self.iter_spans(
+            [(date_from, date_to)],
+            phone=phone,
+            start_page=start_page,
+            prefetch=prefetch,
+            prepare=prepare,
+            reader=reader,
+        )
         try:
-            yield from source
+            for _span, page, groups in spans:
+                if page is not None:
+                    yield page, groups
         finally:
-            source.close()
+            spans.close()
 
-    def _raw_pages(self, date_from, date_to, phone, page, close=False, in_flight=1):
-        """The pages as VBot sends them, from ``page`` to the first short (or empty) one.
-        With ``close``, this client's session is closed at the end (a prefetch's copy).
+    def _raw_pages(self, date_from, date_to, phone, page, in_flight=1, done=None):
+        """The pages as VBot sends them, from ``page`` to the first short (or empty) one,
+        or until ``done()`` says the caller wants no more.
 
         With ``in_flight=2`` (a prefetch), once a first full page says more follow, two
         requests are kept in flight, each by a copy of this client in a thread of its own
@@ -667,114 +671,108 @@ class VBotClient:
         after the last page is then made for nothing (VBot answers an empty page).
         """
         size = self.page_size
+        pool, pending, copies = None, collections.deque(), []
+        local = threading.local()
 
-        def fetch(client, number):
+        def fetch(number):
+            client = self
+            if pool is not None:  # a thread of the pool: its own copy of the client
+                if not hasattr(local, "client"):
+                    local.client = self._worker()
+                    copies.append(local.client)
+                client = local.client
             return client.fetch_page(
                 number, date_from=date_from, date_to=date_to, phone=phone, size=size
             )
 
-        pool, pending, copies = None, collections.deque(), []
-        local = threading.local()
-
-        def fetch_in_thread(number):
-            if not hasattr(local, "client"):
-                local.client = self._worker()
-                copies.append(local.client)
-            return fetch(local.client, number)
-
         try:
-            number = page
+            asked = page
+            groups = fetch(page)
             while True:
-                groups = pending.popleft().result() if pending else fetch(self, number)
-                if in_flight > 1 and len(groups) >= size and pool is None:
-                    pool = ThreadPoolExecutor(in_flight, thread_name_prefix="vbot-prefetch")
-                    pending.extend(
-                        pool.submit(fetch_in_thread, number + n) for n in range(1, in_flight + 1)
-                    )
-                elif pool is not None and len(groups) >= size:
-                    pending.append(pool.submit(fetch_in_thread, number + in_flight))
-                yield number, groups
-                if len(groups) < size:
+                if in_flight > 1 and len(groups) >= size:
+                    if pool is None:
+                        pool = ThreadPoolExecutor(in_flight, thread_name_prefix="vbot-prefetch")
+                    while len(pending) < in_flight:
+                        asked += 1
+                        pending.append(pool.submit(fetch, asked))
+                yield page, groups
+                if len(groups) < size or (done and done()):
                     return
-                number += 1
+                page += 1
+                groups = pending.popleft().result() if pending else fetch(page)
         finally:
             for future in pending:
                 future.cancel()
             if pool is not None:
                 pool.shutdown(wait=False)
                 for client in copies:
-                    if client.session is not self.session:
-                        client.session.close()
-            if close:
-                self.session.close()
-
-    def _fresh_pages(self, raw_pages, prepare=None, reader=None):
-        """The pages of :meth:`iter_pages` from ``raw_pages`` (see there)."""
-        # Per id, a digest of each version yielded (not the groups: a listing may hold
-        # hundreds of thousands of calls).
-        seen: dict[str, list[bytes]] = {}
-        read = reader or functools.partial(read_page, prepare=prepare)
-        try:
-            for page, groups in raw_pages:
-                if not groups:
-                    return
-                fresh = _fresh(groups, read(groups), seen, prepare or reader)
-                yield page, fresh
-                if not self._more_after(page, groups, fresh):
-                    return
-        finally:
-            raw_pages.close()
-
-    def _more_after(self, page, groups, fresh):
-        """Whether a listing goes on after ``page`` (``groups`` as sent, ``fresh`` kept)."""
-        if len(groups) < self.page_size:
-            return False
-        if not fresh:
-            # A full page of groups already seen: the server ignores ``page``.
-            _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
-            return False
-        return True
+                    client.session.close()
 
     def iter_spans(
         self,
         spans: list[tuple[DateLike, DateLike]],
+        phone: str | None = None,
+        start_page: int = 1,
         prefetch: bool = False,
         prepare: Callable[[Any, str | None], Any] | None = None,
         reader: Callable[[list[Any]], list[tuple[Any, Any, Any]]] | None = None,
     ) -> Iterator[tuple[tuple[DateLike, DateLike], int | None, list[Any] | None]]:
-        """:meth:`iter_pages` of each span in turn, as one stream that runs ahead.
+        """:meth:`iter_pages` of each span in turn (the first from ``start_page``), as one
+        stream: ``(span, page_number, groups)``, then ``(span, None, None)`` when the span
+        is over.
 
-        Yields ``(span, page_number, groups)`` as :meth:`iter_pages` would for that span,
-        then ``(span, None, None)`` when the span is over. With ``prefetch``, the next span's
-        first page is asked for while the caller stores this one's last pages: a backfill
-        of many windows never waits for a window's first page.
+        With ``prefetch`` the stream runs ahead of the caller, in two threads. The first
+        only sends requests and decodes JSON (no database, no cursor), through copies of
+        this client with their own HTTP sessions (same credentials, token store, deadline
+        and retry rules: 429/Retry-After, 5xx, timeouts): two requests in flight once a full
+        page says more follow (see :meth:`_raw_pages`), a few pages waiting. The second
+        drops the groups already seen and reads the pages (:func:`read_page`, or
+        ``reader``), so that the next request leaves as soon as a page has arrived, and the
+        next span's first page while the caller stores this one's last. What they raise is
+        raised here, at the page it failed on. When the caller stops early (or the time is
+        up), they stop after the requests in flight; their pages are dropped.
         """
         stopped: set[tuple[DateLike, DateLike]] = set()
         if prefetch:
             worker = self._worker()
             raw = worker._raw_spans(
-                spans, stopped, close=worker.session is not self.session, in_flight=2
+                spans,
+                stopped,
+                phone,
+                start_page,
+                close=worker.session is not self.session,
+                in_flight=2,
             )
+            # Pages that arrived wait (two at most) while a slow store catches up: the
+            # next request still leaves at once.
             source = _ahead(
                 self._fresh_spans(_ahead(raw, waiting=RAW_PAGES_WAITING), stopped, prepare, reader)
             )
         else:
-            source = self._fresh_spans(self._raw_spans(spans, stopped), stopped, prepare, reader)
+            raw = self._raw_spans(spans, stopped, phone, start_page)
+            source = self._fresh_spans(raw, stopped, prepare, reader)
         try:
             yield from source
         finally:
             source.close()
 
-    def _raw_spans(self, spans, stopped, close=False, in_flight=1):
+    def _raw_spans(self, spans, stopped, phone=None, start_page=1, close=False, in_flight=1):
         """:meth:`_raw_pages` of each span, then ``(span, None, None)``; a span in
-        ``stopped`` (its listing ended early) is left after the request in flight."""
+        ``stopped`` (its listing ended early) is left before its next page (after the
+        requests already in flight)."""
         try:
-            for span in spans:
-                pages = self._raw_pages(span[0], span[1], None, 1, in_flight=in_flight)
+            for index, span in enumerate(spans):
+                first = start_page if index == 0 else 1
+                pages = self._raw_pages(
+                    span[0],
+                    span[1],
+                    phone,
+                    first,
+                    in_flight,
+                    done=lambda span=span: span in stopped,
+                )
                 try:
                     for page, groups in pages:
-                        if span in stopped:
-                            break
                         yield span, page, groups
                 finally:
                     pages.close()
@@ -784,8 +782,12 @@ class VBotClient:
                 self.session.close()
 
     def _fresh_spans(self, raw, stopped, prepare=None, reader=None):
-        """:meth:`_fresh_pages` of each span of ``raw`` (see :meth:`iter_spans`)."""
+        """The pages of :meth:`iter_spans` from ``raw`` (see :meth:`iter_pages`): groups
+        already yielded in their span dropped; a span stopped at an empty page, a short
+        one, or a full page of groups already seen (the server ignores ``page``)."""
         read = reader or functools.partial(read_page, prepare=prepare)
+        # Per id, a digest of each version yielded (not the groups: a listing may hold
+        # hundreds of thousands of calls).
         seen: dict[str, list[bytes]] = {}
         try:
             for span, page, groups in raw:
@@ -800,7 +802,10 @@ class VBotClient:
                     continue
                 fresh = _fresh(groups, read(groups), seen, prepare or reader)
                 yield span, page, fresh
-                if not self._more_after(page, groups, fresh):
+                if len(groups) < self.page_size:
+                    stopped.add(span)
+                elif not fresh:
+                    _logger.warning("VBot getAll: page %d repeats earlier pages; stopping", page)
                     stopped.add(span)
         finally:
             raw.close()
@@ -811,26 +816,6 @@ class VBotClient:
         if isinstance(self.session, requests.Session):
             worker.session = policy_session(self.url_policy, None)
         return worker
-
-    def _prefetch(self, date_from, date_to, phone, page, prepare=None, reader=None):
-        """:meth:`iter_pages` a page ahead: requests in a thread, the rest in another.
-
-        The first thread only sends requests and decodes JSON (no database, no cursor),
-        through a copy of this client with its own HTTP session (same credentials, token
-        store, deadline and retry rules: 429/Retry-After, 5xx, timeouts), one request at a
-        time: at most one request in flight and a few pages waiting. The second drops the
-        groups already seen and runs ``prepare`` (the mapping: no database either), so that
-        the next request leaves as soon as a page has arrived. What they raise is raised
-        here, at the page it failed on. When the caller stops early (or the time is up),
-        they stop after the current request; its page is dropped.
-        """
-        worker = self._worker()
-        raw = worker._raw_pages(
-            date_from, date_to, phone, page, close=worker.session is not self.session, in_flight=2
-        )
-        # Pages that arrived wait (two at most) while a slow store catches up: the next
-        # request still leaves at once.
-        return _ahead(self._fresh_pages(_ahead(raw, waiting=RAW_PAGES_WAITING), prepare, reader))
 
     def iter_calls(
         self,
